@@ -1,0 +1,42 @@
+#pragma once
+// Claims ([[expect]] tables) checked by `attnflow check`. Vocabulary:
+//
+//   kind = "rate"          fitted exponential rate r of an observable over `window`:
+//                          least squares of log(value) = c - r t
+//   kind = "final"         the last value in the window
+//   kind = "min" | "max"   the smallest / largest value in the window
+//   kind = "monotone"      direction = "increasing" | "decreasing"; passes when no frame-to-frame
+//                          change goes the wrong way by more than `tol` (measured: worst violation)
+//   kind = "max_residual"  max over the window of |value - reference|, reference =
+//                            "zero"                 the constant 0
+//                            "equiangular"          GLPR's equiangular ODE (6.9) SA / (6.10) USA
+//                                                   for the run's n, beta and normalization,
+//                                                   gamma(t0) = 0 (compare with mean_inner)
+//                            <observable name>      another observable of the same run
+//
+// Comparison (all but monotone): equals = x with rel_tol / abs_tol, at_least = x, at_most = x.
+#include <string>
+#include <vector>
+
+#include "sim/scenario.hpp"
+#include "sim/simulation.hpp"
+
+namespace attnflow {
+
+struct ClaimResult {
+  bool pass = false;
+  std::string label;
+  double measured = 0;
+  std::string detail;  // "rate(diameter) on [2, 8] = 0.9987 (expected 1 +/- 0.05)"
+};
+
+ClaimResult evaluate_claim(const ClaimSpec& c, const Scenario& sc, const Series& s);
+std::vector<ClaimResult> evaluate_claims(const Scenario& sc, const Series& s);
+
+// Least-squares exponential rate r of y ~ C exp(-r t) (y > 0).
+double fit_exponential_rate(const std::vector<double>& t, const std::vector<double>& y);
+// GLPR equiangular ODE solution gamma(t) at the given times (gamma(t0) = 0).
+std::vector<double> equiangular_gamma(const std::vector<double>& times, double t0, Index n,
+                                      double beta, bool softmax);
+
+}  // namespace attnflow

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package attnflow needs. Idempotent: when everything is
+# already installed it only checks and returns.
+set -euo pipefail
+PKGS=(
+  build-essential cmake pkg-config
+  libboost-dev libeigen3-dev libhdf5-dev doctest-dev libtomlplusplus-dev libcli11-dev
+  libvtk9-dev xvfb xauth
+  python3 python3-numpy python3-h5py
+)
+missing=()
+for p in "${PKGS[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""
+  if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "setup: all packages present"
+fi

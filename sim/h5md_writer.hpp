@@ -1,0 +1,55 @@
+#pragma once
+// H5MD 1.1 trajectory writer (SPEC section 4), HDF5 C API.
+//
+//   /h5md                        version [1,1]; author/name; creator/name, creator/version
+//   /particles/tokens/box        dimension = d; boundary = "none" x d
+//   /particles/tokens/position   step[T] int64, time[T] float64, value[T][N][d]
+//   /particles/tokens/momentum   value[T][N][d] (second-order models); step/time hard links
+//   /particles/tokens_view/position  value[T][N][3]: d = 3 as is; d > 3 the fixed PCA basis of
+//                                the initial cloud; d = 2 (x, y, 0); d = 1 (x, 0, 0)
+//   /observables/<name>          step[T], time[T] (hard links), value[T]
+//   /parameters                  datasets scenario (resolved TOML), scenario_source, plus
+//                                attributes name, space, d, n, seed, model, attnflow_version
+//
+// Every dataset has an unlimited first axis and is chunked one frame per chunk; the file is
+// flushed after every frame, so a killed run leaves a readable file. Next to RUN.h5 a ParaView
+// sidecar RUN.xdmf2 (XDMF 2 temporal collection of Polyvertex grids whose geometry is a
+// HyperSlab into tokens_view/position/value; paths relative to the sidecar) is rewritten as
+// frames are added.
+#include <hdf5.h>
+
+#include <string>
+#include <vector>
+
+#include "sim/scenario.hpp"
+#include "sim/state.hpp"
+
+namespace attnflow {
+
+class H5mdWriter {
+ public:
+  H5mdWriter(const std::string& path, const Scenario& sc, const std::vector<std::string>& observables,
+             const State& initial);
+  ~H5mdWriter();
+  H5mdWriter(const H5mdWriter&) = delete;
+  H5mdWriter& operator=(const H5mdWriter&) = delete;
+
+  void write_frame(std::int64_t step, double t, const State& s, const std::vector<double>& obs);
+  void close();
+  const std::string& path() const { return path_; }
+  std::int64_t frames() const { return frames_; }
+
+ private:
+  void write_sidecar();
+  std::string path_, sidecar_;
+  hid_t file_ = -1;
+  hid_t step_ = -1, time_ = -1, pos_ = -1, mom_ = -1, view_ = -1;
+  std::vector<hid_t> obs_;
+  Shape shape_;
+  RowMat view_basis_;  // d x 3
+  Vec view_center_;
+  std::int64_t frames_ = 0;
+  std::vector<double> times_;
+};
+
+}  // namespace attnflow

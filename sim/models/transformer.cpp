@@ -1,0 +1,109 @@
+// Discrete transformer layers (a layer map, run with integrator.layers = L, step h = dt):
+//
+//   z   = LN(x)            if layernorm (per token: (z - mean) / sqrt(var + 1e-5), no affine)
+//   x  <- x + h * Attn(z)  Attn = softmax (or mean) attention of model "attention", keys/values z
+//   x  <- x + h * W2 gelu(W1 LN(x) + b1)     if ffn (hidden width ffn_hidden, default 4d)
+//
+// Without LayerNorm and FFN a layer is exactly one explicit Euler step of the attention flow
+// (SympFormer section 2.1: "a transformer layer is the explicit Euler step of this ODE").
+// FFN weights: i.i.d. N(0, 1/fan_in) from the seed stream "model.ffn".
+#include <cmath>
+
+#include "sim/matrix_param.hpp"
+#include "sim/models/attention.hpp"
+#include "sim/registry.hpp"
+#include "sim/rng.hpp"
+
+namespace attnflow {
+namespace {
+
+struct TransformerParams {
+  AttentionParams attn;
+  bool layernorm = false;
+  bool ffn = false;
+  Index hidden = 0;
+};
+
+void layer_norm(CMatMap x, RowMat& z) {
+  z.resize(x.rows(), x.cols());
+  const double d = static_cast<double>(x.cols());
+  for (Index i = 0; i < x.rows(); ++i) {
+    const double mu = x.row(i).sum() / d;
+    const double var = (x.row(i).array() - mu).square().sum() / d;
+    z.row(i) = (x.row(i).array() - mu) / std::sqrt(var + 1e-5);
+  }
+}
+
+class TransformerModel : public Model {
+ public:
+  TransformerModel(Shape shape, Space space, TransformerParams p, std::uint64_t seed)
+      : Model(shape, space), p_(p), attn_(shape, Space::Euclidean, p.attn) {
+    if (p_.ffn) {
+      Rng rng = Rng::stream(seed, "model.ffn");
+      const Index d = shape.d, hdim = p_.hidden;
+      w1_.resize(hdim, d); w2_.resize(d, hdim); b1_ = Vec::Zero(hdim);
+      for (Index i = 0; i < hdim; ++i)
+        for (Index j = 0; j < d; ++j) w1_(i, j) = rng.normal() / std::sqrt(double(d));
+      for (Index i = 0; i < d; ++i)
+        for (Index j = 0; j < hdim; ++j) w2_(i, j) = rng.normal() / std::sqrt(double(hdim));
+    }
+  }
+  std::string kind() const override { return "transformer"; }
+  bool discrete() const override { return true; }
+  void rhs(double, ConstStateView, StateView) override {
+    throw Error("transformer is a layer map; run it with integrator.layers");
+  }
+  void layer(double, double h, State& s) override {
+    ++counters.oracle_calls;
+    auto x = s.x();
+    const CMatMap xc(s.u.data(), x.rows(), x.cols());
+    if (p_.layernorm) {
+      layer_norm(xc, z_);
+      attn_.attention(CMatMap(z_.data(), z_.rows(), z_.cols()), out_);
+    } else {
+      attn_.attention(xc, out_);
+    }
+    x += h * out_;
+    if (p_.ffn) {
+      if (p_.layernorm) layer_norm(xc, z_); else z_ = x;
+      RowMat hid = (z_ * w1_.transpose()).rowwise() + b1_.transpose();
+      hid = hid.unaryExpr([](double v) { return 0.5 * v * (1 + std::erf(v / std::sqrt(2.0))); });
+      x += h * (hid * w2_.transpose());
+    }
+  }
+
+ private:
+  TransformerParams p_;
+  AttentionModel attn_;
+  RowMat w1_, w2_, z_, out_;
+  Vec b1_;
+};
+
+ModelFactory read_transformer(Section& m, const TokensSpec& tokens) {
+  TransformerParams p;
+  p.attn.norm = m.choice("normalization", {"softmax", "mean"}, "softmax") == "mean"
+                    ? Normalization::Mean
+                    : Normalization::Softmax;
+  p.attn.beta = m.real("beta", 1.0);
+  if (p.attn.beta < 0) m.fail("beta", "must be >= 0");
+  const Index d = tokens.d;
+  auto Q = read_matrix_param(m, "Q", d), K = read_matrix_param(m, "K", d),
+       V = read_matrix_param(m, "V", d);
+  p.layernorm = m.boolean("layernorm", false);
+  p.ffn = m.boolean("ffn", false);
+  p.hidden = m.positive_int("ffn_hidden", 4 * d);
+  return [=](const BuildContext& c) {
+    TransformerParams q = p;
+    q.attn.Q = Q.resolve(c.shape.d, c.seed);
+    q.attn.K = K.resolve(c.shape.d, c.seed);
+    q.attn.V = V.resolve(c.shape.d, c.seed);
+    return std::make_unique<TransformerModel>(c.shape, c.space, q, c.seed);
+  };
+}
+
+const bool registered = ModelRegistry::add(
+    {"transformer", "discrete softmax attention layers (optional LayerNorm, FFN)", false,
+     &read_transformer});
+
+}  // namespace
+}  // namespace attnflow

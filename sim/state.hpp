@@ -1,0 +1,58 @@
+#pragma once
+// The token state: a plain value.
+//
+//   x : N x d positions (row-major; row i is token i). For oscillator models d = 1 and x holds
+//       the phases theta_i.
+//   y : N x d momenta, present only for second-order models (accelerated flows).
+//
+// Storage is one contiguous vector u = [x(:) ; y(:)] so that integrators (ours and
+// Boost.Odeint's) see a plain vector space. Time travels beside the state, never inside it.
+#include <Eigen/Dense>
+
+namespace attnflow {
+
+using Index = Eigen::Index;
+using RowMat = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using MatMap = Eigen::Map<RowMat>;
+using CMatMap = Eigen::Map<const RowMat>;
+using Vec = Eigen::VectorXd;
+
+struct Shape {
+  Index n = 0, d = 0;
+  bool momentum = false;
+  Index block() const { return n * d; }
+  Index size() const { return block() * (momentum ? 2 : 1); }
+  bool operator==(const Shape&) const = default;
+};
+
+// Non-owning views over a state vector (what a model's right-hand side reads and writes).
+struct ConstStateView {
+  Shape shape;
+  const double* p;
+  CMatMap x() const { return CMatMap(p, shape.n, shape.d); }
+  CMatMap y() const { return CMatMap(p + shape.block(), shape.n, shape.d); }
+};
+struct StateView {
+  Shape shape;
+  double* p;
+  MatMap x() const { return MatMap(p, shape.n, shape.d); }
+  MatMap y() const { return MatMap(p + shape.block(), shape.n, shape.d); }
+  operator ConstStateView() const { return {shape, p}; }
+};
+
+struct State {
+  Shape shape;
+  Vec u;
+
+  State() = default;
+  explicit State(Shape s) : shape(s), u(Vec::Zero(s.size())) {}
+
+  MatMap x() { return view().x(); }
+  CMatMap x() const { return view().x(); }
+  MatMap y() { return view().y(); }
+  CMatMap y() const { return view().y(); }
+  StateView view() { return {shape, u.data()}; }
+  ConstStateView view() const { return {shape, u.data()}; }
+};
+
+}  // namespace attnflow

@@ -1,0 +1,41 @@
+#pragma once
+// Shared test helpers: scenarios from text, runs without output, brute-force references.
+#include <string>
+
+#include "sim/scenario.hpp"
+#include "sim/simulation.hpp"
+
+namespace attnflow::test {
+
+// A scenario from TOML text; output goes nowhere unless a test asks for it.
+inline Scenario scenario(const std::string& text, const std::vector<std::string>& sets = {}) {
+  return load_scenario_text(text, "test.toml", sets);
+}
+
+// Runs a scenario in memory and returns the final state.
+inline State run_final(const Scenario& sc) {
+  Simulation sim(sc);
+  RunOptions opt;
+  opt.write = false;
+  sim.run(opt);
+  return sim.state();
+}
+
+// Materialised reference: softmax(beta (X Q^T)(X K^T)^T) X V^T, or with 1/N instead of the
+// row normalisation. Builds the N x N matrix on purpose.
+inline RowMat attention_reference(const RowMat& x, const RowMat& Q, const RowMat& K,
+                                  const RowMat& V, double beta, bool softmax) {
+  const RowMat s = beta * (x * Q.transpose()) * (x * K.transpose()).transpose();
+  RowMat w(s.rows(), s.cols());
+  for (Index i = 0; i < s.rows(); ++i) {
+    const double m = softmax ? s.row(i).maxCoeff() : 0.0;
+    for (Index j = 0; j < s.cols(); ++j) w(i, j) = std::exp(s(i, j) - m);
+    if (softmax)
+      w.row(i) /= w.row(i).sum();
+    else
+      w.row(i) /= static_cast<double>(s.cols());
+  }
+  return w * (x * V.transpose());
+}
+
+}  // namespace attnflow::test
