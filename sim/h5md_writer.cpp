@@ -105,7 +105,8 @@ hid_t group(hid_t loc, const char* name) { return H5Gcreate2(loc, name, H5P_DEFA
 }  // namespace
 
 H5mdWriter::H5mdWriter(const std::string& path, const Scenario& sc,
-                       const std::vector<std::string>& observables, const State& initial)
+                       const std::vector<std::string>& observables, const State& initial,
+                       const Model* model)
     : path_(path), shape_(initial.shape) {
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
   std::error_code ec;
@@ -147,6 +148,25 @@ H5mdWriter::H5mdWriter(const std::string& path, const Scenario& sc,
     H5Lcreate_hard(file_, "/particles/tokens/position/time", mg, "time", H5P_DEFAULT, H5P_DEFAULT);
     mom_ = create_series(mg, "value", H5T_IEEE_F64LE, {hsize_t(n), hsize_t(d)}, path);
     H5Gclose(mg);
+  }
+  if (model && model->phase_state() && d == 1) {
+    hid_t pg = group(tokens, "phase");
+    H5Lcreate_hard(file_, "/particles/tokens/position/step", pg, "step", H5P_DEFAULT, H5P_DEFAULT);
+    H5Lcreate_hard(file_, "/particles/tokens/position/time", pg, "time", H5P_DEFAULT, H5P_DEFAULT);
+    phase_ = create_series(pg, "value", H5T_IEEE_F64LE, {hsize_t(n)}, path);
+    H5Gclose(pg);
+    phase_view_ = true;
+  }
+  if (model) {
+    for (const auto& [name, values] : model->per_token_constants()) {
+      hsize_t len = static_cast<hsize_t>(values.size());
+      hid_t sp = H5Screate_simple(1, &len, nullptr);
+      hid_t ds = H5Dcreate2(tokens, name.c_str(), H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+      check_id(ds, "create a per-token dataset", path);
+      H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data());
+      H5Dclose(ds);
+      H5Sclose(sp);
+    }
   }
   H5Gclose(tokens);
 
@@ -218,7 +238,15 @@ void H5mdWriter::write_frame(std::int64_t step, double t, const State& s, const 
   append(time_, H5T_NATIVE_DOUBLE, &t, k, path_);
   append(pos_, H5T_NATIVE_DOUBLE, s.u.data(), k, path_);
   if (mom_ >= 0) append(mom_, H5T_NATIVE_DOUBLE, s.u.data() + s.shape.block(), k, path_);
-  const RowMat v = (s.x().rowwise() - view_center_.transpose()) * view_basis_;
+  RowMat v;
+  if (phase_view_) {
+    v = RowMat::Zero(s.shape.n, 3);
+    v.col(0) = s.x().col(0).array().cos();
+    v.col(1) = s.x().col(0).array().sin();
+    append(phase_, H5T_NATIVE_DOUBLE, s.u.data(), k, path_);
+  } else {
+    v = (s.x().rowwise() - view_center_.transpose()) * view_basis_;
+  }
   append(view_, H5T_NATIVE_DOUBLE, v.data(), k, path_);
   for (std::size_t i = 0; i < obs_.size(); ++i) append(obs_[i], H5T_NATIVE_DOUBLE, &obs[i], k, path_);
   check(H5Fflush(file_, H5F_SCOPE_GLOBAL), "flush", path_);
@@ -268,7 +296,7 @@ void H5mdWriter::close() {
   if (frames_ > 200 && frames_ % 50 != 0) write_sidecar();
   for (hid_t d : obs_) H5Dclose(d);
   obs_.clear();
-  for (hid_t* d : {&step_, &time_, &pos_, &mom_, &view_})
+  for (hid_t* d : {&step_, &time_, &pos_, &mom_, &view_, &phase_})
     if (*d >= 0) { H5Dclose(*d); *d = -1; }
   H5Fclose(file_);
   file_ = -1;

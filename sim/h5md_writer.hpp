@@ -5,6 +5,8 @@
 //   /particles/tokens/box        dimension = d; boundary = "none" x d
 //   /particles/tokens/position   step[T] int64, time[T] float64, value[T][N][d]
 //   /particles/tokens/momentum   value[T][N][d] (second-order models); step/time hard links
+//   /particles/tokens/phase      value[T][N] (oscillator models); /particles/tokens/<name>[N]
+//                                time-independent per-token arrays (e.g. frequency)
 //   /particles/tokens_view/position  value[T][N][3]: d = 3 as is; d > 3 the fixed PCA basis of
 //                                the initial cloud; d = 2 (x, y, 0); d = 1 (x, 0, 0)
 //   /observables/<name>          step[T], time[T] (hard links), value[T]
@@ -21,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "sim/model.hpp"
 #include "sim/scenario.hpp"
 #include "sim/state.hpp"
 
@@ -29,7 +32,7 @@ namespace attnflow {
 class H5mdWriter {
  public:
   H5mdWriter(const std::string& path, const Scenario& sc, const std::vector<std::string>& observables,
-             const State& initial);
+             const State& initial, const Model* model = nullptr);
   ~H5mdWriter();
   H5mdWriter(const H5mdWriter&) = delete;
   H5mdWriter& operator=(const H5mdWriter&) = delete;
@@ -43,7 +46,8 @@ class H5mdWriter {
   void write_sidecar();
   std::string path_, sidecar_;
   hid_t file_ = -1;
-  hid_t step_ = -1, time_ = -1, pos_ = -1, mom_ = -1, view_ = -1;
+  hid_t step_ = -1, time_ = -1, pos_ = -1, mom_ = -1, view_ = -1, phase_ = -1;
+  bool phase_view_ = false;
   std::vector<hid_t> obs_;
   Shape shape_;
   RowMat view_basis_;  // d x 3

@@ -23,6 +23,10 @@
 #ifdef ATTNFLOW_HAVE_VIZ
 #include "viz/render.hpp"
 #endif
+#if __has_include("analysis/analyze.hpp")
+#include "analysis/analyze.hpp"
+#define ATTNFLOW_HAVE_ANALYZE 1
+#endif
 
 using namespace attnflow;
 
@@ -101,6 +105,10 @@ int main(int argc, char** argv) {
   if (argc >= 2 && std::string(argv[1]) == "render")
     return attnflow::viz::render_main(std::vector<std::string>(argv + 2, argv + argc));
 #endif
+#ifdef ATTNFLOW_HAVE_ANALYZE
+  if (argc >= 2 && std::string(argv[1]) == "analyze")
+    return attnflow::analyze_main(std::vector<std::string>(argv + 2, argv + argc));
+#endif
   CLI::App app{"attnflow: transformer tokens as particles, attention as a mean-field flow"};
   app.set_version_flag("--version", std::string("attnflow ") + ATTNFLOW_VERSION);
   app.require_subcommand(1);
@@ -124,6 +132,9 @@ int main(int argc, char** argv) {
   val->add_option("scenarios", val_paths, "scenario files")->required();
   val->add_option("--set", common.sets, "override a scenario key");
 
+#ifdef ATTNFLOW_HAVE_ANALYZE
+  app.add_subcommand("analyze", "metrics, fitted rates and comparisons of runs")->allow_extras();
+#endif
   auto* list = app.add_subcommand("list", "list registered models and integrators");
 #ifdef ATTNFLOW_HAVE_VIZ
   app.add_subcommand("render", "render a run to PNG frames, animations and plots (VTK)")

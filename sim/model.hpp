@@ -48,6 +48,13 @@ class Model {
     throw Error(kind() + " has no observable '" + name + "'");
   }
 
+  // --- output hooks --------------------------------------------------------------------------
+  // Oscillator models whose x holds phases (d = 1) return true: the writer adds
+  // /particles/tokens/phase (value[T][N]) and views tokens as (cos theta, sin theta, 0).
+  virtual bool phase_state() const { return false; }
+  // Time-independent per-token arrays written once as /particles/tokens/<name> (e.g. frequency).
+  virtual std::vector<std::pair<std::string, Vec>> per_token_constants() const { return {}; }
+
   // Counted evaluation: what integrators call.
   void eval(double t, ConstStateView s, StateView ds) {
     ++counters.rhs_evals;

@@ -44,7 +44,7 @@ RunSummary Simulation::run(const RunOptions& opt) {
   std::unique_ptr<H5mdWriter> writer;
   if (opt.write) {
     sum.output = opt.output.empty() ? sc_.run.output : opt.output;
-    writer = std::make_unique<H5mdWriter>(sum.output, sc_, obs.names(), state_);
+    writer = std::make_unique<H5mdWriter>(sum.output, sc_, obs.names(), state_, model_.get());
   }
   const std::vector<double> times = sc_.frame_times();
   double t = sc_.integrator.t0;
