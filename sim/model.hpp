@@ -48,6 +48,10 @@ class Model {
     throw Error(kind() + " has no observable '" + name + "'");
   }
 
+  // Called once on the initial state after [tokens] init (e.g. oscillator phases, momenta that
+  // depend on model parameters). Draw randomness from Rng::stream(seed, "model.<purpose>").
+  virtual void initialize(State& /*s*/) {}
+
   // --- output hooks --------------------------------------------------------------------------
   // Oscillator models whose x holds phases (d = 1) return true: the writer adds
   // /particles/tokens/phase (value[T][N]) and views tokens as (cos theta, sin theta, 0).

@@ -23,6 +23,8 @@ Simulation::Simulation(const Scenario& sc) : sc_(sc) {
   model_ = sc.make_model(BuildContext{sc.shape(), sc.tokens.space, sc.run.seed});
   integrator_ = sc.integrator_info->make(sc.integrator);
   state_ = initial_state(sc);
+  model_->initialize(state_);
+  model_->retract(state_);
 }
 
 Simulation::~Simulation() = default;
