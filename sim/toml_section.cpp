@@ -93,6 +93,20 @@ void Section::fail(std::string_view key, const std::string& msg) const {
   throw ConfigError(where(key).str() + ": " + full(key) + " " + msg);
 }
 
+void Section::missing(std::string_view key, const std::string& what) const {
+  // A required key is absent: if a present key looks like a typo of it, say so.
+  for (const auto& [k, v] : *table_) {
+    const std::string present(k.str());
+    if (present != key && suggestion(present, {std::string(key)}) == key) {
+      const Where w{doc_->path, static_cast<int>(k.source().begin.line),
+                    static_cast<int>(k.source().begin.column)};
+      throw ConfigError(w.str() + ": unknown key '" + present + "' in [" + name_ +
+                        "]; did you mean '" + std::string(key) + "'?");
+    }
+  }
+  fail(key, "is required (" + what + ")");
+}
+
 void Section::record(std::string_view key, const toml::node& value) {
   if (!resolved_) return;
   value.visit([&](auto&& v) { resolved_->insert_or_assign(key, v); });
@@ -105,7 +119,7 @@ void Section::record_value(std::string_view key, T v) {
 double Section::real(std::string_view key, std::optional<double> def) {
   auto* n = node(key);
   if (!n) {
-    if (!def) fail(key, "is required (a number)");
+    if (!def) missing(key, "a number");
     record_value(key, *def);
     return *def;
   }
@@ -119,7 +133,7 @@ double Section::real(std::string_view key, std::optional<double> def) {
 std::int64_t Section::integer(std::string_view key, std::optional<std::int64_t> def) {
   auto* n = node(key);
   if (!n) {
-    if (!def) fail(key, "is required (an integer)");
+    if (!def) missing(key, "an integer");
     record_value(key, *def);
     return *def;
   }
@@ -132,7 +146,7 @@ std::int64_t Section::integer(std::string_view key, std::optional<std::int64_t> 
 bool Section::boolean(std::string_view key, std::optional<bool> def) {
   auto* n = node(key);
   if (!n) {
-    if (!def) fail(key, "is required (true or false)");
+    if (!def) missing(key, "true or false");
     record_value(key, *def);
     return *def;
   }
@@ -144,7 +158,7 @@ bool Section::boolean(std::string_view key, std::optional<bool> def) {
 std::string Section::string(std::string_view key, std::optional<std::string> def) {
   auto* n = node(key);
   if (!n) {
-    if (!def) fail(key, "is required (a string)");
+    if (!def) missing(key, "a string");
     record_value(key, *def);
     return *def;
   }
@@ -184,7 +198,7 @@ std::int64_t Section::positive_int(std::string_view key, std::optional<std::int6
 
 std::vector<double> Section::reals(std::string_view key) {
   auto* n = node(key);
-  if (!n) fail(key, "is required (an array of numbers)");
+  if (!n) missing(key, "an array of numbers");
   auto* arr = n->as_array();
   if (!arr) fail(key, "must be an array of numbers (got " + type_name(*n) + ")");
   std::vector<double> out;
@@ -218,7 +232,7 @@ std::vector<std::string> Section::strings(std::string_view key, std::vector<std:
 
 RowMat Section::matrix(std::string_view key) {
   auto* n = node(key);
-  if (!n) fail(key, "is required (an array of rows)");
+  if (!n) missing(key, "an array of rows");
   auto* arr = n->as_array();
   if (!arr || arr->empty()) fail(key, "must be a non-empty array of rows, e.g. [[1, 0], [0, 1]]");
   const Index rows = static_cast<Index>(arr->size());

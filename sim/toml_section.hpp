@@ -82,6 +82,7 @@ class Section {
 
  private:
   std::string full(std::string_view key) const;
+  [[noreturn]] void missing(std::string_view key, const std::string& what) const;
   void record(std::string_view key, const toml::node& value);
   template <class T> void record_value(std::string_view key, T v);
   TomlDoc* doc_;

@@ -1,0 +1,587 @@
+// Kuramoto phase oscillators (Kuramoto 1975; mean-field theory as in Strogatz 2000; research/ssa.md
+// section 3, the ODE counterpart of Hays, "Selective Synchronization Attention", arXiv 2602.14445):
+//
+//   theta_i' = omega_i + (K/N) sum_j J_ij sin(theta_j - theta_i),     i = 1..N
+//
+// State: x = theta, N x 1 (tokens.d = 1, phases never wrapped). omega: N natural frequencies.
+//
+//   coupling_rule = "uniform"  J_ij = 1. O(N) per RHS through the order parameter:
+//                              r e^{i psi} = (1/N) sum_j e^{i theta_j} = C + i S,
+//                              theta_i' = omega_i + K (S cos theta_i - C sin theta_i)
+//   coupling_rule = "ssa"      J_ij = exp(-alpha (omega_i - omega_j)^2) (SSA's coupling), streamed
+//                              in O(N^2) per RHS with no N x N storage:
+//                              theta_i' = omega_i + (K/N)(cos th_i sum_j J_ij sin th_j
+//                                                        - sin th_i sum_j J_ij cos th_j)
+//   coupling_rule = "matrix"   J read from coupling_matrix (CSV, N rows x N columns), stored.
+//   pairs = true               tokens (2k, 2k+1) form independent two-oscillator systems
+//                              theta_a' = omega_a + (K/2) J_ab sin(theta_b - theta_a), so
+//                              phi = theta_b - theta_a obeys Adler's equation
+//                              phi' = Delta - kappa sin phi, kappa = K J_ab (research 3.2).
+//
+// Natural frequencies (stream "model.frequencies" of [run] seed; all shifted by `center`):
+//   lorentzian  gamma tan(pi (u - 1/2))       gaussian  sigma * N(0,1)
+//   uniform     width (u - 1/2)               quantiles F^{-1}((i + 1/2)/N) of `distribution`
+//   values      omega = [...]                 file      CSV, one value per row (N rows)
+// Initial phases (initial_phases): uniform in [0, 2 pi) (stream "model.phases") | zero |
+// from_tokens (keep [tokens] init).
+//
+// Observables:
+//   order_parameter  r = |(1/N) sum_j e^{i theta_j}|          psi  arg of the same
+//   locked_fraction  fraction of i with |omega_i - Omega| <= K r_i, Omega = mean(omega), r_i the
+//                    modulus of the local field (1/N) sum_j J_ij e^{i theta_j} (= r for uniform);
+//                    pairs: fraction of pairs with |Delta| <= kappa
+//   energy           V = -(K/2N) sum_ij J_ij cos(theta_i - theta_j) - sum_i omega_i theta_i
+//                    (pairs: -(K/2) sum_pairs J_ab cos(phi_ab) - sum omega theta); theta' = -grad V
+//                    for symmetric J, so V decreases. O(N) for uniform coupling.
+//   r_theory         mean-field r_inf of the frequency law (uniform coupling): the largest root of
+//                    1 = K int_{-pi/2}^{pi/2} cos^2 phi g(K r sin phi) dphi (0 below K_c = 2/(pi g(0)));
+//                    Lorentzian: sqrt(1 - 2 gamma/K)
+//   order_parameter_avg   mean of r over frames with t >= average_from
+//   pair_residual_locked / pair_residual_drifting  (pairs = true) max over locked / drifting pairs of
+//                    | J_ab <cos phi_ab>_frames - S_ssa(Delta_ab) |, S_ssa the SSA pair weight of
+//                    sim/ssa_operator.hpp with K r = K, alpha (alpha = 0 for uniform coupling)
+//   coherence_theory_deviation   max_{i != j} |C_ij - Re(z_i conj z_j)|, C_ij = <cos(theta_i -
+//                    theta_j)>_frames, z(u) = sqrt(1-u^2) + i u (|u| <= 1), i(u - sgn u sqrt(u^2-1)),
+//                    u_i = (omega_i - Omega)/(K <r>)   (N-body steady state, research 3.4)
+//   coherence_ssa_deviation(_mean)  max (mean) over i != j of |C_ij - S_ssa(|omega_i - omega_j|)|
+//                    with K r = K <r>  (SSA's pair law vs the N-body steady state)
+//   coherence_sparsity / coherence_row_entropy / coherence_cv / coherence_row_max_min:
+//                    analysis/attention_stats of max(C, 0)
+// The coherence observables keep an N x N running average (on request only, N <= 8192).
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <numeric>
+#include <sstream>
+
+#include "analysis/attention_stats.hpp"
+#include "sim/fast_exp.hpp"
+#include "sim/registry.hpp"
+#include "sim/rng.hpp"
+#include "sim/ssa_operator.hpp"
+
+namespace attnflow {
+namespace {
+
+enum class Rule { Uniform, Ssa, Matrix };
+enum class Law { Lorentzian, Gaussian, Uniform, None };
+
+struct KuramotoParams {
+  double K = 1.0;
+  Rule rule = Rule::Uniform;
+  double alpha = 1.0;
+  bool pairs = false;
+  Vec omega;
+  RowMat J;  // matrix rule
+  Law law = Law::None;
+  double scale = 1.0;  // gamma | sigma | width
+  double center = 0.0;
+  std::string initial = "uniform";
+  double average_from = 0.0;
+  std::string frequencies, path;
+};
+
+// Inverse standard normal CDF: Acklam's rational approximation plus one Halley step (~1e-15).
+double inv_norm_cdf(double p) {
+  static const double a[] = {-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02,
+                             1.383577518672690e+02, -3.066479806614716e+01, 2.506628277459239e+00};
+  static const double b[] = {-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02,
+                             6.680131188771972e+01, -1.328068155288572e+01};
+  static const double c[] = {-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00,
+                             -2.549732539343734e+00, 4.374664141464968e+00, 2.938163982698783e+00};
+  static const double d[] = {7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00,
+                             3.754408661907416e+00};
+  double x;
+  if (p < 0.02425) {
+    const double q = std::sqrt(-2 * std::log(p));
+    x = (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+        ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+  } else if (p > 1 - 0.02425) {
+    const double q = std::sqrt(-2 * std::log1p(-p));
+    x = -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+        ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+  } else {
+    const double q = p - 0.5, r = q * q;
+    x = (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q /
+        (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
+  }
+  const double e = 0.5 * std::erfc(-x / std::sqrt(2.0)) - p;
+  const double u = e * std::sqrt(2 * M_PI) * std::exp(x * x / 2);
+  return x - u / (1 + x * u / 2);
+}
+
+double density(Law law, double s, double w) {
+  switch (law) {
+    case Law::Lorentzian: return s / (M_PI * (w * w + s * s));
+    case Law::Gaussian: return std::exp(-w * w / (2 * s * s)) / (s * std::sqrt(2 * M_PI));
+    case Law::Uniform: return std::abs(w) <= s / 2 ? 1 / s : 0.0;
+    default: return 0.0;
+  }
+}
+
+// Largest root r in (0, 1] of 1 = K int cos^2 phi g(K r sin phi) dphi (0 if none).
+double mean_field_r(Law law, double s, double K) {
+  if (law == Law::Lorentzian) return K > 2 * s ? std::sqrt(1 - 2 * s / K) : 0.0;
+  auto f = [&](double r) {
+    const int m = 4000;  // composite Simpson
+    const double a = -M_PI / 2, h = M_PI / m;
+    double sum = 0;
+    for (int k = 0; k <= m; ++k) {
+      const double ph = a + k * h, c = std::cos(ph);
+      const double w = (k == 0 || k == m) ? 1 : (k % 2 ? 4 : 2);
+      sum += w * c * c * density(law, s, K * r * std::sin(ph));
+    }
+    return K * sum * h / 3 - 1;
+  };
+  if (f(1e-9) <= 0) return 0.0;
+  if (f(1.0) >= 0) return 1.0;
+  double lo = 1e-9, hi = 1.0;
+  for (int it = 0; it < 200 && hi - lo > 1e-15; ++it) {
+    const double mid = 0.5 * (lo + hi);
+    (f(mid) > 0 ? lo : hi) = mid;
+  }
+  return 0.5 * (lo + hi);
+}
+
+std::vector<std::vector<double>> read_csv_rows(const std::string& path, const Section& m,
+                                               const std::string& key) {
+  std::ifstream in(path);
+  if (!in) m.fail(key, "cannot open file '" + path + "'");
+  std::vector<std::vector<double>> rows;
+  std::string line;
+  int lineno = 0;
+  while (std::getline(in, line)) {
+    ++lineno;
+    if (line.empty() || line[0] == '#' || line == "\r") continue;
+    std::vector<double> row;
+    std::stringstream ss(line);
+    std::string cell;
+    while (std::getline(ss, cell, ',')) {
+      char* end = nullptr;
+      const double v = std::strtod(cell.c_str(), &end);
+      while (end && (*end == ' ' || *end == '\r')) ++end;
+      if (end == cell.c_str() || (end && *end != '\0') || !std::isfinite(v))
+        throw ConfigError(path + ":" + std::to_string(lineno) + ":1: not a finite number: '" + cell +
+                          "' (" + m.where(key).str() + ": model." + key + ")");
+      row.push_back(v);
+    }
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+class KuramotoModel : public Model {
+ public:
+  KuramotoModel(Shape shape, KuramotoParams p, std::uint64_t seed)
+      : Model(shape, Space::Euclidean), p_(std::move(p)), seed_(seed) {
+    const Index n = shape.n;
+    sin_.resize(n);
+    cos_.resize(n);
+    omega_mean_ = fixed_sum(p_.omega.data(), n) / static_cast<double>(n);
+    symmetric_ = p_.rule != Rule::Matrix || (p_.J - p_.J.transpose()).cwiseAbs().maxCoeff() == 0;
+  }
+  std::string kind() const override { return "kuramoto"; }
+  int oracle_calls_per_rhs() const override { return 0; }
+  bool phase_state() const override { return true; }
+  std::vector<std::pair<std::string, Vec>> per_token_constants() const override {
+    return {{"frequency", p_.omega}};
+  }
+
+  void initialize(State& s) override {
+    auto x = s.x();
+    if (p_.initial == "zero") {
+      x.setZero();
+    } else if (p_.initial == "uniform") {
+      Rng rng = Rng::stream(seed_, "model.phases");
+      for (Index i = 0; i < x.rows(); ++i) x(i, 0) = 2 * M_PI * rng.uniform();
+    }
+  }
+
+  double coupling_J(Index i, Index j) const {
+    if (p_.rule == Rule::Uniform) return 1.0;
+    if (p_.rule == Rule::Matrix) return p_.J(i, j);
+    const double d = p_.omega[i] - p_.omega[j];
+    return std::exp(-p_.alpha * d * d);
+  }
+
+  void rhs(double, ConstStateView s, StateView ds) override {
+    const Index n = s.shape.n;
+    const double* th = s.p;
+    double* dth = ds.p;
+    const double* om = p_.omega.data();
+    const double K = p_.K;
+    if (p_.pairs) {
+#pragma omp parallel for schedule(static) if (n > 8192)
+      for (Index i = 0; i < n; ++i) {
+        const Index q = i ^ 1;
+        dth[i] = om[i] + 0.5 * K * jpair_[i / 2] * std::sin(th[q] - th[i]);
+      }
+      return;
+    }
+    double C, S;
+    phase_sums(th, n, sin_.data(), cos_.data(), C, S);
+    const double* sn = sin_.data();
+    const double* cs = cos_.data();
+    if (p_.rule == Rule::Uniform) {
+      const double kc = K * C / static_cast<double>(n), ks = K * S / static_cast<double>(n);
+#pragma omp parallel for simd schedule(static) if (n > 8192)
+      for (Index i = 0; i < n; ++i) dth[i] = om[i] + (ks * cs[i] - kc * sn[i]);
+      return;
+    }
+    const double kn = K / static_cast<double>(n);
+    const double alpha = p_.alpha;
+    const bool ssa = p_.rule == Rule::Ssa;
+#pragma omp parallel for schedule(static)
+    for (Index i = 0; i < n; ++i) {
+      double as[8] = {0, 0, 0, 0, 0, 0, 0, 0}, ac[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+      const double oi = om[i];
+      const double* jr = ssa ? nullptr : p_.J.data() + i * n;
+      Index j = 0;
+      for (; j + 8 <= n; j += 8)
+        for (int k = 0; k < 8; ++k) {
+          double w;
+          if (ssa) {
+            const double d = oi - om[j + k];
+            w = fast_exp_nonpos(-alpha * d * d);
+          } else {
+            w = jr[j + k];
+          }
+          as[k] += w * sn[j + k];
+          ac[k] += w * cs[j + k];
+        }
+      double ts = 0, tc = 0;
+      for (; j < n; ++j) {
+        double w;
+        if (ssa) {
+          const double d = oi - om[j];
+          w = fast_exp_nonpos(-alpha * d * d);
+        } else {
+          w = jr[j];
+        }
+        ts += w * sn[j];
+        tc += w * cs[j];
+      }
+      const double sumS = ((as[0] + as[1]) + (as[2] + as[3])) + ((as[4] + as[5]) + (as[6] + as[7])) + ts;
+      const double sumC = ((ac[0] + ac[1]) + (ac[2] + ac[3])) + ((ac[4] + ac[5]) + (ac[6] + ac[7])) + tc;
+      dth[i] = oi + kn * (cs[i] * sumS - sn[i] * sumC);
+    }
+  }
+
+  std::vector<std::string> observables() const override {
+    std::vector<std::string> o = {"order_parameter", "psi", "locked_fraction", "order_parameter_avg"};
+    if (symmetric_) o.push_back("energy");
+    if (p_.rule == Rule::Uniform && !p_.pairs && p_.law != Law::None) o.push_back("r_theory");
+    if (p_.pairs) {
+      o.push_back("pair_residual_locked");
+      o.push_back("pair_residual_drifting");
+    } else if (p_.rule == Rule::Uniform) {
+      for (const char* q : {"coherence_theory_deviation", "coherence_ssa_deviation",
+                            "coherence_ssa_deviation_mean", "coherence_sparsity",
+                            "coherence_row_entropy", "coherence_cv", "coherence_row_max_min"})
+        o.push_back(q);
+    }
+    return o;
+  }
+
+  double observable(const std::string& name, double t, ConstStateView s) override {
+    const Index n = s.shape.n;
+    const double nn = static_cast<double>(n);
+    const double* th = s.p;
+    if (name.rfind("coherence_", 0) == 0 && !want_coherence_) {
+      if (n > 8192) throw Error("coherence observables keep an N x N average: need N <= 8192");
+      want_coherence_ = true;
+      coh_ = RowMat::Zero(n, n);
+    }
+    accumulate(t, s);
+    double C, S;
+    phase_sums(th, n, sin_.data(), cos_.data(), C, S);
+    const double r = std::hypot(C, S) / nn;
+    if (name == "order_parameter") return r;
+    if (name == "psi") return std::atan2(S, C);
+    if (name == "order_parameter_avg") return frames_ ? r_sum_ / frames_ : r;
+    if (name == "r_theory") return mean_field_r(p_.law, p_.scale, p_.K);
+    if (name == "locked_fraction") return locked_fraction(s, r);
+    if (name == "energy") return energy(s, C, S);
+    if (name == "pair_residual_locked" || name == "pair_residual_drifting") {
+      const bool want_locked = name == "pair_residual_locked";
+      double worst = 0;
+      const double alpha = p_.rule == Rule::Ssa ? p_.alpha : 0.0;
+      for (Index k = 0; k < n / 2; ++k) {
+        const double dl = std::abs(p_.omega[2 * k + 1] - p_.omega[2 * k]);
+        const double kappa = p_.K * jpair_[k];
+        const bool locked = dl <= kappa;
+        if (locked != want_locked) continue;
+        const double avg = frames_ ? pair_sum_[k] / frames_ : std::cos(th[2 * k + 1] - th[2 * k]);
+        const double ssa_w = ssa::pair_weight(dl * dl, false, p_.K, alpha);
+        worst = std::max(worst, std::abs(jpair_[k] * avg - ssa_w));
+      }
+      return worst;
+    }
+    if (name.rfind("coherence_", 0) == 0) return coherence(name);
+    return Model::observable(name, t, s);
+  }
+
+  // Precomputed pair couplings (pairs mode).
+  void prepare() {
+    if (!p_.pairs) return;
+    jpair_.resize(shape_.n / 2);
+    for (Index k = 0; k < shape_.n / 2; ++k) jpair_[k] = coupling_J(2 * k, 2 * k + 1);
+  }
+
+ private:
+  // Frame averages since average_from (once per frame time).
+  void accumulate(double t, ConstStateView s) {
+    if (t == last_t_ || t < p_.average_from - 1e-12) return;
+    last_t_ = t;
+    const Index n = s.shape.n;
+    const double* th = s.p;
+    double C, S;
+    phase_sums(th, n, sin_.data(), cos_.data(), C, S);
+    r_sum_ += std::hypot(C, S) / static_cast<double>(n);
+    if (p_.pairs) {
+      pair_sum_.resize(n / 2, 0.0);
+      for (Index k = 0; k < n / 2; ++k) pair_sum_[k] += std::cos(th[2 * k + 1] - th[2 * k]);
+    }
+    if (want_coherence_) {
+      const double* sn = sin_.data();
+      const double* cs = cos_.data();
+#pragma omp parallel for schedule(static)
+      for (Index i = 0; i < n; ++i) {
+        double* row = coh_.data() + i * n;
+        for (Index j = 0; j < n; ++j) row[j] += cs[i] * cs[j] + sn[i] * sn[j];
+      }
+      coh_frames_ += 1;
+    }
+    frames_ += 1;
+  }
+
+  double locked_fraction(ConstStateView s, double r) {
+    const Index n = s.shape.n;
+    Index count = 0;
+    if (p_.pairs) {
+      for (Index k = 0; k < n / 2; ++k)
+        if (std::abs(p_.omega[2 * k + 1] - p_.omega[2 * k]) <= p_.K * jpair_[k]) ++count;
+      return static_cast<double>(count) / static_cast<double>(n / 2);
+    }
+    if (p_.rule == Rule::Uniform) {
+      for (Index i = 0; i < n; ++i)
+        if (std::abs(p_.omega[i] - omega_mean_) <= p_.K * r) ++count;
+      return static_cast<double>(count) / static_cast<double>(n);
+    }
+    std::vector<char> lk(static_cast<std::size_t>(n));
+#pragma omp parallel for schedule(static)
+    for (Index i = 0; i < n; ++i) {
+      double a = 0, b = 0;
+      for (Index j = 0; j < n; ++j) {
+        const double w = coupling_J(i, j);
+        a += w * cos_[j];
+        b += w * sin_[j];
+      }
+      lk[i] = std::abs(p_.omega[i] - omega_mean_) <= p_.K * std::hypot(a, b) / static_cast<double>(n);
+    }
+    for (char c : lk) count += c;
+    return static_cast<double>(count) / static_cast<double>(n);
+  }
+
+  double energy(ConstStateView s, double C, double S) {
+    const Index n = s.shape.n;
+    const double* th = s.p;
+    double lin = 0;
+    for (Index i = 0; i < n; ++i) lin += p_.omega[i] * th[i];
+    if (p_.pairs) {
+      double e = 0;
+      for (Index k = 0; k < n / 2; ++k) e += jpair_[k] * std::cos(th[2 * k + 1] - th[2 * k]);
+      return -0.5 * p_.K * e - lin;
+    }
+    const double nn = static_cast<double>(n);
+    if (p_.rule == Rule::Uniform) return -0.5 * p_.K * (C * C + S * S) / nn - lin;
+    std::vector<double> rowsum(static_cast<std::size_t>(n));
+#pragma omp parallel for schedule(static)
+    for (Index i = 0; i < n; ++i) {
+      double a = 0;
+      for (Index j = 0; j < n; ++j) a += coupling_J(i, j) * (cos_[i] * cos_[j] + sin_[i] * sin_[j]);
+      rowsum[i] = a;
+    }
+    double e = 0;
+    for (double v : rowsum) e += v;
+    return -0.5 * p_.K * e / nn - lin;
+  }
+
+  double coherence(const std::string& name) {
+    const Index n = shape_.n;
+    if (coh_frames_ == 0) return 0.0;
+    const double inv = 1.0 / coh_frames_;
+    if (name == "coherence_theory_deviation" || name == "coherence_ssa_deviation" ||
+        name == "coherence_ssa_deviation_mean") {
+      const double kr = p_.K * r_sum_ / frames_;
+      std::vector<double> zr(n), zi(n);
+      for (Index i = 0; i < n; ++i) {
+        const double u = kr > 0 ? (p_.omega[i] - omega_mean_) / kr : 1e300;
+        if (std::abs(u) <= 1) {
+          zr[i] = std::sqrt(1 - u * u);
+          zi[i] = u;
+        } else {
+          zr[i] = 0;
+          zi[i] = u - (u > 0 ? 1 : -1) * std::sqrt(u * u - 1);
+        }
+      }
+      double worst = 0, sum = 0;
+      const bool theory = name == "coherence_theory_deviation";
+      for (Index i = 0; i < n; ++i)
+        for (Index j = 0; j < n; ++j) {
+          if (i == j) continue;
+          const double c = coh_(i, j) * inv;
+          double ref;
+          if (theory) {
+            ref = zr[i] * zr[j] + zi[i] * zi[j];
+          } else {
+            const double dw = p_.omega[i] - p_.omega[j];
+            ref = ssa::pair_weight(dw * dw, false, kr, 0.0);
+          }
+          const double dev = std::abs(c - ref);
+          worst = std::max(worst, dev);
+          sum += dev;
+        }
+      if (name == "coherence_ssa_deviation_mean") return sum / (static_cast<double>(n) * (n - 1));
+      return worst;
+    }
+    RowMat m = (coh_ * inv).cwiseMax(0.0);
+    const AttentionStats st = attention_stats({m});
+    return st.get(name.substr(std::string("coherence_").size()));
+  }
+
+  KuramotoParams p_;
+  std::uint64_t seed_;
+  Vec sin_, cos_;
+  double omega_mean_ = 0;
+  bool symmetric_ = true;
+  std::vector<double> jpair_;
+  // frame averages
+  double last_t_ = std::numeric_limits<double>::quiet_NaN();
+  double frames_ = 0, r_sum_ = 0, coh_frames_ = 0;
+  std::vector<double> pair_sum_;
+  bool want_coherence_ = false;
+  RowMat coh_;
+};
+
+ModelFactory read_kuramoto(Section& m, const TokensSpec& tokens) {
+  if (tokens.d != 1)
+    m.fail("kind", "\"kuramoto\" has scalar phases: set tokens.d = 1 (got " +
+                       std::to_string(tokens.d) + ")");
+  if (tokens.space != Space::Euclidean)
+    m.fail("kind", "\"kuramoto\" phases live on the real line: tokens.space must be \"euclidean\"");
+  const Index n = tokens.n;
+  KuramotoParams p;
+  p.K = m.real("coupling", 1.0);
+  if (p.K < 0) m.fail("coupling", "must be >= 0 (got " + std::to_string(p.K) + ")");
+  const std::string rule = m.choice("coupling_rule", {"uniform", "ssa", "matrix"}, "uniform");
+  p.rule = rule == "ssa" ? Rule::Ssa : rule == "matrix" ? Rule::Matrix : Rule::Uniform;
+  if (p.rule == Rule::Ssa) {
+    p.alpha = m.real("alpha", 1.0);
+    if (p.alpha < 0) m.fail("alpha", "must be >= 0");
+  }
+  const std::filesystem::path base = std::filesystem::path(m.doc().path).has_parent_path()
+                                         ? std::filesystem::path(m.doc().path).parent_path()
+                                         : std::filesystem::path(".");
+  auto resolve = [&](const std::string& key) {
+    std::filesystem::path fp(m.string(key));
+    if (fp.is_relative()) fp = base / fp;
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(fp, ec))
+      m.fail(key, "names a file that does not exist: " + fp.string());
+    return fp.string();
+  };
+  if (p.rule == Rule::Matrix) {
+    const std::string path = resolve("coupling_matrix");
+    auto rows = read_csv_rows(path, m, "coupling_matrix");
+    if (static_cast<Index>(rows.size()) != n)
+      m.fail("coupling_matrix", "must have tokens.n = " + std::to_string(n) + " rows (got " +
+                                    std::to_string(rows.size()) + " in " + path + ")");
+    p.J.resize(n, n);
+    for (Index i = 0; i < n; ++i) {
+      if (static_cast<Index>(rows[i].size()) != n)
+        m.fail("coupling_matrix", "row " + std::to_string(i + 1) + " of " + path + " must have " +
+                                      std::to_string(n) + " columns");
+      for (Index j = 0; j < n; ++j) p.J(i, j) = rows[i][j];
+    }
+  }
+  p.pairs = m.boolean("pairs", false);
+  if (p.pairs && n % 2) m.fail("pairs", "needs an even tokens.n (got " + std::to_string(n) + ")");
+  p.center = m.real("center", 0.0);
+  p.frequencies = m.choice("frequencies",
+                           {"lorentzian", "gaussian", "uniform", "quantiles", "values", "file"},
+                           "lorentzian");
+  std::string law = p.frequencies;
+  if (p.frequencies == "quantiles")
+    law = m.choice("distribution", {"lorentzian", "gaussian", "uniform"}, "lorentzian");
+  if (law == "lorentzian") p.law = Law::Lorentzian, p.scale = m.positive("gamma", 0.5);
+  if (law == "gaussian") p.law = Law::Gaussian, p.scale = m.positive("sigma", 1.0);
+  if (law == "uniform") p.law = Law::Uniform, p.scale = m.positive("width", 1.0);
+  Vec given;
+  if (p.frequencies == "values") {
+    auto v = m.reals("omega");
+    if (static_cast<Index>(v.size()) != n)
+      m.fail("omega", "must have tokens.n = " + std::to_string(n) + " entries (got " +
+                          std::to_string(v.size()) + ")");
+    given = Eigen::Map<Vec>(v.data(), n);
+  } else if (p.frequencies == "file") {
+    const std::string path = resolve("path");
+    auto rows = read_csv_rows(path, m, "path");
+    if (static_cast<Index>(rows.size()) != n)
+      m.fail("path", "must have tokens.n = " + std::to_string(n) + " rows (got " +
+                         std::to_string(rows.size()) + " in " + path + ")");
+    given.resize(n);
+    for (Index i = 0; i < n; ++i) {
+      if (rows[i].size() != 1)
+        m.fail("path", "row " + std::to_string(i + 1) + " of " + path + " must hold one frequency");
+      given[i] = rows[i][0];
+    }
+  }
+  p.initial = m.choice("initial_phases", {"uniform", "zero", "from_tokens"}, "uniform");
+  p.average_from = m.real("average_from", 0.0);
+  return [p, given](const BuildContext& c) {
+    KuramotoParams q = p;
+    const Index nn = c.shape.n;
+    q.omega.resize(nn);
+    if (q.frequencies == "values" || q.frequencies == "file") {
+      q.omega = given;
+    } else if (q.frequencies == "quantiles") {
+      for (Index i = 0; i < nn; ++i) {
+        const double u = (static_cast<double>(i) + 0.5) / static_cast<double>(nn);
+        double w = 0;
+        if (q.law == Law::Lorentzian) w = q.scale * std::tan(M_PI * (u - 0.5));
+        if (q.law == Law::Gaussian) w = q.scale * inv_norm_cdf(u);
+        if (q.law == Law::Uniform) w = q.scale * (u - 0.5);
+        q.omega[i] = w;
+      }
+      // exact symmetry about the centre
+      for (Index i = 0; i < nn / 2; ++i) {
+        const double a = 0.5 * (q.omega[nn - 1 - i] - q.omega[i]);
+        q.omega[i] = -a;
+        q.omega[nn - 1 - i] = a;
+      }
+      if (nn % 2) q.omega[nn / 2] = 0;
+    } else {
+      Rng rng = Rng::stream(c.seed, "model.frequencies");
+      for (Index i = 0; i < nn; ++i) {
+        if (q.law == Law::Lorentzian) q.omega[i] = q.scale * std::tan(M_PI * (rng.uniform_open() - 0.5));
+        if (q.law == Law::Gaussian) q.omega[i] = q.scale * rng.normal();
+        if (q.law == Law::Uniform) q.omega[i] = q.scale * (rng.uniform() - 0.5);
+      }
+    }
+    if (q.frequencies != "values" && q.frequencies != "file") q.omega.array() += q.center;
+    auto model = std::make_unique<KuramotoModel>(c.shape, std::move(q), c.seed);
+    model->prepare();
+    return model;
+  };
+}
+
+const bool registered = ModelRegistry::add(
+    {"kuramoto",
+     "Kuramoto phase oscillators: all-to-all in O(N), SSA or matrix couplings, Adler pairs", false,
+     &read_kuramoto});
+
+}  // namespace
+}  // namespace attnflow
