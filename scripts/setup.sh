@@ -5,7 +5,7 @@ set -euo pipefail
 PKGS=(
   build-essential cmake pkg-config
   libboost-dev libeigen3-dev libhdf5-dev doctest-dev libtomlplusplus-dev libcli11-dev
-  libvtk9-dev xvfb xauth
+  libvtk9-dev libwebp-dev libx11-dev xvfb xauth
   python3 python3-numpy python3-h5py
 )
 missing=()
@@ -20,7 +20,7 @@ if ((${#missing[@]})); then
   if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq
-  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  $SUDO apt-get install -y -qq "${missing[@]}"
 else
   echo "setup: all packages present"
 fi

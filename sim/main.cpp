@@ -101,6 +101,7 @@ int cmd_validate(const std::vector<std::string>& paths, const Common& c) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  install_signal_handlers();
 #ifdef ATTNFLOW_HAVE_VIZ
   if (argc >= 2 && std::string(argv[1]) == "render")
     return attnflow::viz::render_main(std::vector<std::string>(argv + 2, argv + argc));
@@ -150,7 +151,6 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  install_signal_handlers();
   try {
     if (*run) return cmd_run(run_path, run_out, common);
     if (*check) return cmd_check(check_paths, common);

@@ -78,7 +78,14 @@ bool writable_dir_for(const fs::path& file) {
     }
     p = p.parent_path();
   }
-  return fs::is_directory(p, ec) && ::access(p.c_str(), W_OK) == 0;
+  if (!fs::is_directory(p, ec)) return false;
+  // access(W_OK) is always true for root; try to create a file instead.
+  std::string probe = (p / ".attnflow-write-test-XXXXXX").string();
+  const int fd = ::mkstemp(probe.data());
+  if (fd < 0) return false;
+  ::close(fd);
+  ::unlink(probe.c_str());
+  return true;
 }
 
 void read_run(Section s, Scenario& sc, const std::string& stem) {
@@ -222,7 +229,9 @@ void read_observe(Section s, Scenario& sc) {
 ClaimSpec read_claim(Section s) {
   ClaimSpec c;
   c.where = s.where();
-  c.kind = s.choice("kind", {"rate", "final", "monotone", "max_residual", "min", "max"});
+  c.kind = s.choice("kind", {"rate", "final", "monotone", "max_residual", "min", "max",
+                             "power_rate", "hitting_time", "drift", "drift_order",
+                             "compare_runs", "ellipticity"});
   c.observable = s.string("observable");
   c.label = s.string("label", c.kind + "(" + c.observable + ")");
   if (s.has("window")) {
@@ -230,6 +239,34 @@ ClaimSpec read_claim(Section s) {
     if (w.size() != 2 || !(w[1] > w[0])) s.fail("window", "must be [t_from, t_to] with t_to > t_from");
     c.t_from = w[0];
     c.t_to = w[1];
+  }
+  if (c.kind == "hitting_time" || c.kind == "compare_runs") {
+    c.threshold = s.real("threshold");
+    if (!(c.threshold > 0)) s.fail("threshold", "must be > 0");
+  }
+  if (c.kind == "hitting_time" || c.kind == "compare_runs" || c.kind == "drift")
+    c.relative = s.boolean("relative", true);
+  if (c.kind == "compare_runs") {
+    c.against = s.string("against");
+    if (s.has("seeds")) {
+      for (double v : s.reals("seeds")) {
+        if (v < 0 || v != std::floor(v)) s.fail("seeds", "must be non-negative integers");
+        c.seeds.push_back(static_cast<std::int64_t>(v));
+      }
+      if (c.seeds.empty()) s.fail("seeds", "must not be empty");
+    }
+    c.min_wins = s.integer("min_wins", -1);
+    if (c.min_wins > static_cast<std::int64_t>(std::max<std::size_t>(c.seeds.size(), 1)))
+      s.fail("min_wins", "must be <= the number of seeds");
+    c.equal_budget = s.boolean("equal_budget", true);
+  }
+  if (c.kind == "ellipticity") {
+    c.metric = s.choice("metric", {"linear_image", "affine_image", "mahalanobis"}, "linear_image");
+    c.integrators = s.strings("integrators", {});
+    const auto known = IntegratorRegistry::names();
+    for (const auto& k : c.integrators)
+      if (std::find(known.begin(), known.end(), k) == known.end())
+        s.fail("integrators", "unknown integrator '" + k + "'");
   }
   if (c.kind == "monotone") {
     c.direction = s.choice("direction", {"increasing", "decreasing"});

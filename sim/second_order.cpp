@@ -2,6 +2,7 @@
 // SympFormer arXiv 2603.16535, research/sympformer.md 3.1, 3.5, 4.3).
 #include "sim/second_order.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -66,7 +67,7 @@ Damping read_damping(Section& m, const std::string& def) {
   if (kind == "nesterov") {
     d.c_log = 3;
   } else if (kind == "constant") {
-    d.c_lin = m.real("alpha");
+    d.c_lin = m.real("alpha", 1.0);
     if (d.c_lin < 0) m.fail("alpha", "must be >= 0");
   } else if (kind == "log_lin") {
     d.c_log = m.real("c_log", 3.0);
@@ -109,6 +110,47 @@ SecondOrderModel& require_second_order(Model& m, const std::string& integrator) 
                       "\" is not one (use accelerated_attention, accelerated_linear_attention or "
                       "accelerated_svgd, or a general integrator such as rk4)");
   return *so;
+}
+
+void tao_step(OracleCounter& oc, State& s, double t, double h, double xi, bool conformal) {
+  const Damping& dmp = oc.so.damping();
+  const bool damped = conformal && !dmp.none();
+  auto e_eta = [&](double tt) { return damped ? std::exp(dmp.delta_eta(t, tt)) : 1.0; };
+  RowMat X = s.x(), P = s.y(), Xb = X, Pb = P, F, G, p;
+  double ta = t, tb = t;
+  const double tau = h / 2;
+  auto oracle = [&](double tt, const RowMat& x, const RowMat& pi, RowMat& vel, RowMat& force) {
+    const double e = e_eta(tt);
+    p = pi / e;
+    oc.call(tt, cmap(x), cmap(p), vel, force);
+    force *= e;
+  };
+  auto phiA = [&] {  // H(X, Pb): Pi and Xbar move
+    oracle(ta, X, Pb, F, G);
+    P += tau * G;
+    Xb += tau * F;
+    tb += tau;
+  };
+  auto phiB = [&] {  // H(Xbar, Pi): X and Pibar move
+    oracle(tb, Xb, P, F, G);
+    X += tau * F;
+    Pb += tau * G;
+    ta += tau;
+  };
+  const double theta = std::min(2 * xi * h, 1.0), c = std::cos(theta), sn = std::sin(theta);
+  phiA();
+  phiB();
+  {
+    const RowMat dX = X - Xb, dP = P - Pb, sX = X + Xb, sP = P + Pb;
+    X = 0.5 * (sX + c * dX + sn * dP);
+    P = 0.5 * (sP - sn * dX + c * dP);
+    Xb = 0.5 * (sX - c * dX - sn * dP);
+    Pb = 0.5 * (sP + sn * dX - c * dP);
+  }
+  phiB();
+  phiA();
+  s.x() = X;
+  s.y() = P / e_eta(t + h);
 }
 
 bool is_symmetric(const RowMat& a, double tol) {

@@ -39,7 +39,7 @@ struct Damping {
   std::string describe() const;
 };
 
-// Reads [model] damping = "nesterov" (3/t) | "constant" (alpha = a) | "log_lin" (c_log, c_lin;
+// Reads [model] damping = "nesterov" (3/t) | "constant" (alpha = a, default 1) | "log_lin" (c_log, c_lin;
 // defaults 3 and 1e-4 as in the authors' code) | "none". Default `def`.
 Damping read_damping(Section& m, const std::string& def = "nesterov");
 
@@ -92,8 +92,17 @@ struct OracleCounter {
     ++model.counters.rhs_evals;
     so.oracle(t, x, y, F, G);
   }
+  void call(double t, const State& s, RowMat& F, RowMat& G) { call(t, s.x(), s.y(), F, G); }
   void velocity(CMatMap y, RowMat& F) { model.counters.oracle_calls += so.velocity(y, F); }
+  void velocity(const State& s, RowMat& F) { velocity(s.y(), F); }
 };
+
+// One step of Tao's explicit second-order integrator for nonseparable Hamiltonians in the
+// conformal variables Pi = e^{eta(t) - eta(t_k)} Y (FJV section 6.2 + Tao 2016;
+// research/sympformer.md 4.3 scheme 7). Four oracle calls. `conformal` = false integrates the
+// conservative system (eta = 0; used by the Strang splitting). Coupling xi: theta = 2 xi h,
+// clipped to theta <= 1.
+void tao_step(OracleCounter& oc, State& s, double t, double h, double xi, bool conformal);
 
 inline CMatMap cmap(const RowMat& m) { return CMatMap(m.data(), m.rows(), m.cols()); }
 

@@ -68,6 +68,16 @@ struct ClaimSpec {
   double at_most = 0; bool has_at_most = false;
   std::string label;         // printed name
   Where where;
+  // Added for SympFormer claims (analysis/claims.hpp): hitting_time, power_rate, drift,
+  // drift_order, compare_runs, ellipticity.
+  double threshold = 0;      // hitting_time / compare_runs: level of value (or value/value(t0))
+  bool relative = true;      // hitting_time, drift: divide by the value at the first frame
+  std::string against;       // compare_runs: the other scenario (path relative to this one)
+  std::vector<std::int64_t> seeds;  // compare_runs: seeds to rerun both scenarios with
+  std::int64_t min_wins = -1;       // compare_runs: required wins (default: all seeds)
+  bool equal_budget = true;         // compare_runs: RHS evaluations must be equal
+  std::string metric;               // ellipticity: linear_image | affine_image | mahalanobis
+  std::vector<std::string> integrators;  // ellipticity: rerun with each integrator kind
 };
 
 }  // namespace attnflow

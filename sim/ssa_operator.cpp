@@ -17,7 +17,7 @@ double fixed_sum(const double* a, Index n) {
 void phase_sums(const double* x, Index n, double* s, double* c, double& sum_c, double& sum_s) {
   const Index nb = (n + kSumBlock - 1) / kSumBlock;
   std::vector<double> pc(static_cast<std::size_t>(nb)), ps(static_cast<std::size_t>(nb));
-#pragma omp parallel for schedule(static) if (nb > 1)
+#pragma omp parallel for schedule(static) if (n >= kParallelMin)
   for (Index b = 0; b < nb; ++b) {
     const Index lo = b * kSumBlock, len = std::min(kSumBlock, n - lo);
     sincos_range(x + lo, len, s + lo, c + lo);

@@ -90,6 +90,9 @@ inline void sincos_range(const double* x, Index n, double* s, double* c) {
 }
 
 constexpr Index kSumBlock = 4096;
+// Below this many oscillators O(N) loops run serially (a parallel region costs more than the loop,
+// and much more on a loaded machine).
+constexpr Index kParallelMin = 200000;
 
 // Fills s, c (size n) with sin/cos of x and returns the deterministic sums C, S (see header).
 void phase_sums(const double* x, Index n, double* s, double* c, double& sum_c, double& sum_s);
@@ -106,7 +109,7 @@ inline double softplus(double z) { return z > 30 ? z + std::log1p(std::exp(-z)) 
 // S_ij from the squared distance (diag: i == j, Delta forced to 0), kr = K r, alpha.
 inline double pair_weight(double d2, bool diag, double kr, double alpha) {
   const double dl = diag ? 0.0 : std::sqrt(d2);
-  const double j = std::exp(-alpha * d2);
+  const double j = alpha == 0 ? 1.0 : std::exp(-alpha * d2);
   const double t = kr * j + kEps;
   if (!(dl <= t)) return 0.0;
   const double rho = dl / t;

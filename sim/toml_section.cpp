@@ -279,7 +279,8 @@ void Section::finish(const std::vector<std::string>& extra_known) const {
   for (const auto& [k, v] : *table_) {
     const std::string key(k.str());
     if (std::find(known.begin(), known.end(), key) != known.end()) continue;
-    std::string msg = "unknown key '" + key + "' in [" + name_ + "]";
+    std::string msg = name_.empty() ? "unknown section [" + key + "]"
+                                    : "unknown key '" + key + "' in [" + name_ + "]";
     const std::string s = suggestion(key, known);
     if (!s.empty()) msg += "; did you mean '" + s + "'?";
     auto it = doc_->overrides.find(full(key));

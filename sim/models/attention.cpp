@@ -50,7 +50,7 @@ ModelFactory read_attention(Section& m, const TokensSpec& tokens) {
                ? Normalization::Mean
                : Normalization::Softmax;
   p.beta = m.real("beta", 1.0);
-  if (p.beta < 0) m.fail("beta", "must be >= 0 (got " + std::to_string(p.beta) + ")");
+  if (p.beta < 0) m.fail("beta", "must be >= 0");
   const Index d = tokens.d;
   auto Q = read_matrix_param(m, "Q", d), K = read_matrix_param(m, "K", d),
        V = read_matrix_param(m, "V", d);

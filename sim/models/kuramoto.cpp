@@ -213,7 +213,7 @@ class KuramotoModel : public Model {
     const double* om = p_.omega.data();
     const double K = p_.K;
     if (p_.pairs) {
-#pragma omp parallel for schedule(static) if (n > 8192)
+#pragma omp parallel for schedule(static) if (n >= kParallelMin)
       for (Index i = 0; i < n; ++i) {
         const Index q = i ^ 1;
         dth[i] = om[i] + 0.5 * K * jpair_[i / 2] * std::sin(th[q] - th[i]);
@@ -226,7 +226,7 @@ class KuramotoModel : public Model {
     const double* cs = cos_.data();
     if (p_.rule == Rule::Uniform) {
       const double kc = K * C / static_cast<double>(n), ks = K * S / static_cast<double>(n);
-#pragma omp parallel for simd schedule(static) if (n > 8192)
+#pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
       for (Index i = 0; i < n; ++i) dth[i] = om[i] + (ks * cs[i] - kc * sn[i]);
       return;
     }
@@ -409,12 +409,13 @@ class KuramotoModel : public Model {
     return -0.5 * p_.K * e / nn - lin;
   }
 
+  // All coherence metrics of the current frame, computed once per frame time.
   double coherence(const std::string& name) {
     const Index n = shape_.n;
     if (coh_frames_ == 0) return 0.0;
-    const double inv = 1.0 / coh_frames_;
-    if (name == "coherence_theory_deviation" || name == "coherence_ssa_deviation" ||
-        name == "coherence_ssa_deviation_mean") {
+    if (!(coh_cache_t_ == last_t_)) {
+      coh_cache_t_ = last_t_;
+      const double inv = 1.0 / coh_frames_;
       const double kr = p_.K * r_sum_ / frames_;
       std::vector<double> zr(n), zi(n);
       for (Index i = 0; i < n; ++i) {
@@ -427,29 +428,36 @@ class KuramotoModel : public Model {
           zi[i] = u - (u > 0 ? 1 : -1) * std::sqrt(u * u - 1);
         }
       }
-      double worst = 0, sum = 0;
-      const bool theory = name == "coherence_theory_deviation";
-      for (Index i = 0; i < n; ++i)
+      std::vector<double> wt(n), ws(n), ss(n);
+      RowMat m(n, n);
+#pragma omp parallel for schedule(static)
+      for (Index i = 0; i < n; ++i) {
+        double a = 0, b = 0, c2 = 0;
         for (Index j = 0; j < n; ++j) {
-          if (i == j) continue;
           const double c = coh_(i, j) * inv;
-          double ref;
-          if (theory) {
-            ref = zr[i] * zr[j] + zi[i] * zi[j];
-          } else {
-            const double dw = p_.omega[i] - p_.omega[j];
-            ref = ssa::pair_weight(dw * dw, false, kr, 0.0);
-          }
-          const double dev = std::abs(c - ref);
-          worst = std::max(worst, dev);
-          sum += dev;
+          m(i, j) = std::max(c, 0.0);
+          if (i == j) continue;
+          a = std::max(a, std::abs(c - (zr[i] * zr[j] + zi[i] * zi[j])));
+          const double dw = p_.omega[i] - p_.omega[j];
+          const double dev = std::abs(c - ssa::pair_weight(dw * dw, false, kr, 0.0));
+          b = std::max(b, dev);
+          c2 += dev;
         }
-      if (name == "coherence_ssa_deviation_mean") return sum / (static_cast<double>(n) * (n - 1));
-      return worst;
+        wt[i] = a;
+        ws[i] = b;
+        ss[i] = c2;
+      }
+      coh_theory_ = *std::max_element(wt.begin(), wt.end());
+      coh_ssa_ = *std::max_element(ws.begin(), ws.end());
+      double sum = 0;
+      for (double v : ss) sum += v;
+      coh_ssa_mean_ = n > 1 ? sum / (static_cast<double>(n) * static_cast<double>(n - 1)) : 0.0;
+      coh_stats_ = attention_stats({m});
     }
-    RowMat m = (coh_ * inv).cwiseMax(0.0);
-    const AttentionStats st = attention_stats({m});
-    return st.get(name.substr(std::string("coherence_").size()));
+    if (name == "coherence_theory_deviation") return coh_theory_;
+    if (name == "coherence_ssa_deviation") return coh_ssa_;
+    if (name == "coherence_ssa_deviation_mean") return coh_ssa_mean_;
+    return coh_stats_.get(name.substr(std::string("coherence_").size()));
   }
 
   KuramotoParams p_;
@@ -464,6 +472,9 @@ class KuramotoModel : public Model {
   std::vector<double> pair_sum_;
   bool want_coherence_ = false;
   RowMat coh_;
+  double coh_cache_t_ = std::numeric_limits<double>::quiet_NaN();
+  double coh_theory_ = 0, coh_ssa_ = 0, coh_ssa_mean_ = 0;
+  AttentionStats coh_stats_;
 };
 
 ModelFactory read_kuramoto(Section& m, const TokensSpec& tokens) {

@@ -1,0 +1,178 @@
+// Accelerated (Hamiltonian momentum) softmax attention: SympFormer's particle system
+// (Stein, Li, Steidl, arXiv 2603.16535, "eq:acc_softmax_particles"; research/sympformer.md 3.3,
+// 4.1, 7.3 E021). State x, y: N x d. A = A^T (score x_i^T A x_j), B = V A^-1 SPD (mobility).
+//
+//   M_ij = exp(x_i^T A x_j),  z_i = sum_j M_ij,  s_i = y_i^T B y_i / z_i^2
+//   x_i' = N B y_i / z_i
+//   y_i' = -alpha(t) y_i + (N/2) sum_j M_ij (s_i + s_j + kappa) A x_j   [- Hpot x_i]
+//
+//   convention = "density" (a, default): kappa = 2/N^2,
+//       H_N = 1/2 sum_i y_i^T B y_i / z_i - 1/(2N^2) sum_ij M_ij,  x' = N dH/dy, y' = -N dH/dx - alpha y
+//   convention = "v1" (b, the authors' code): kappa = 2,
+//       H = N/2 sum_i y_i^T B y_i / z_i - N/2 sum_ij M_ij,        x' = dH/dy,   y' = -dH/dx - alpha y
+//   (b)(t) = (a)(N t) with y_b = N y_a, alpha_a = alpha_b / N.
+//   potential = "quadratic" (E021 convex positive control, sympformer.md 7.3) replaces the
+//   attention energy by U = 1/(2N) sum x_i^T Hpot x_i (a) or 1/2 sum x_i^T Hpot x_i (b):
+//   kappa = 0 and the force gains -Hpot x_i.
+// Zero-momentum identity: at y = 0, x'' = Gamma(x) (softmax attention with V = B A) in (a),
+// N^2 Gamma(x) in (b).
+//
+// Memory O(N d): the RHS is two streaming passes of the shared online-softmax kernel
+// (sim/kernel_attention.hpp), no N x N matrix:
+//   pass 1: q = XA, k = X, v = XA        -> P1_i = sum_j M_ij A x_j / z_i, log z_i
+//   pass 2: q = XA, k = X, v = s_j A x_j -> P2_i = sum_j M_ij s_j A x_j / z_i  (skipped if y = 0)
+//   G_i = (N/2) z_i ((s_i + kappa) P1_i + P2_i).
+// Scores are not shifted: z_i = exp(log z_i) is the exact unshifted row sum (keep |x^T A y|
+// below ~700). Observables: energy (potential part), hamiltonian, kinetic_energy, oracle_calls.
+#include <cmath>
+
+#include "sim/kernel_attention.hpp"
+#include "sim/matrix_param.hpp"
+#include "sim/registry.hpp"
+#include "sim/second_order.hpp"
+
+namespace attnflow {
+namespace {
+
+struct AccAttentionParams {
+  RowMat A, B, Hpot;
+  bool v1 = false;
+  bool quadratic = false;
+  Damping damping;
+};
+
+class AcceleratedAttention : public HamiltonianModel {
+ public:
+  AcceleratedAttention(Shape shape, Space space, AccAttentionParams p)
+      : HamiltonianModel(shape, space, p.damping), p_(std::move(p)) {}
+  std::string kind() const override { return "accelerated_attention"; }
+
+  double symplectic_scale() const override { return p_.v1 ? 1.0 : static_cast<double>(shape_.n); }
+
+  void oracle(double, CMatMap x, CMatMap y, RowMat& F, RowMat& G) override {
+    const Index n = x.rows();
+    const double dn = static_cast<double>(n);
+    ax_.noalias() = x * p_.A;  // row i = (A x_i)^T (A symmetric)
+    xk_ = x;
+    stream_attention({&ax_, &xk_, &ax_, nullptr, Normalization::Softmax}, &p1_, &logz_);
+    z_ = logz_.array().exp();
+    velocity(y, F);
+    // s_i = y_i^T B y_i / z_i^2
+    s_.resize(n);
+    for (Index i = 0; i < n; ++i) s_[i] = y.row(i).dot(by_.row(i)) / (z_[i] * z_[i]);
+    const double kappa = p_.quadratic ? 0.0 : (p_.v1 ? 2.0 : 2.0 / (dn * dn));
+    G.resize(n, x.cols());
+    const bool any_s = (s_.array() != 0).any();
+    if (any_s) {
+      v2_ = ax_.array().colwise() * s_.array();
+      stream_attention({&ax_, &xk_, &v2_, nullptr, Normalization::Softmax}, &p2_, nullptr);
+    }
+    for (Index i = 0; i < n; ++i) {
+      G.row(i) = (s_[i] + kappa) * p1_.row(i);
+      if (any_s) G.row(i) += p2_.row(i);
+      G.row(i) *= 0.5 * dn * z_[i];
+    }
+    if (p_.quadratic) G.noalias() -= x * p_.Hpot;  // Hpot symmetric
+  }
+
+  int velocity(CMatMap y, RowMat& F) override {
+    const double dn = static_cast<double>(y.rows());
+    by_.noalias() = y * p_.B;  // row i = (B y_i)^T
+    F = by_;
+    for (Index i = 0; i < F.rows(); ++i) F.row(i) *= dn / z_[i];
+    return 0;
+  }
+
+  double kinetic_energy(ConstStateView s) override {
+    update_z(s.x());
+    const auto y = s.y();
+    const RowMat by = y * p_.B;
+    double k = 0;
+    for (Index i = 0; i < y.rows(); ++i) k += y.row(i).dot(by.row(i)) / z_[i];
+    return (p_.v1 ? static_cast<double>(y.rows()) : 1.0) * 0.5 * k;
+  }
+  double potential_energy(ConstStateView s) override {
+    const auto x = s.x();
+    const double dn = static_cast<double>(x.rows());
+    if (p_.quadratic) {
+      const double q = 0.5 * (x * p_.Hpot).cwiseProduct(x).sum();
+      return p_.v1 ? q : q / dn;
+    }
+    update_z(x);
+    const double sum = z_.sum();
+    return p_.v1 ? -0.5 * dn * sum : -sum / (2 * dn * dn);
+  }
+  double hamiltonian(ConstStateView s) override { return kinetic_energy(s) + potential_energy(s); }
+
+ private:
+  void update_z(CMatMap x) {
+    ax_.noalias() = x * p_.A;
+    xk_ = x;
+    stream_attention({&ax_, &xk_, nullptr, nullptr, Normalization::Softmax}, nullptr, &logz_);
+    z_ = logz_.array().exp();
+  }
+  AccAttentionParams p_;
+  RowMat ax_, xk_, p1_, p2_, v2_, by_;
+  Vec logz_, z_, s_;
+};
+
+ModelFactory read_accelerated_attention(Section& m, const TokensSpec& tokens) {
+  if (tokens.space != Space::Euclidean)
+    m.fail("kind", "accelerated_attention lives in R^d: set tokens.space = \"euclidean\"");
+  const Index d = tokens.d;
+  AccAttentionParams p;
+  p.v1 = m.choice("convention", {"density", "v1"}, "density") == "v1";
+  p.quadratic = m.choice("potential", {"attention", "quadratic"}, "attention") == "quadratic";
+  p.damping = read_damping(m, "nesterov");
+  const MatrixParam A = read_matrix_param(m, "A", d);
+  const bool has_v = m.has("V"), has_b = m.has("B");
+  MatrixParam B, V;
+  if (has_b) B = read_matrix_param(m, "B", d);
+  if (has_v) V = read_matrix_param(m, "V", d);
+  MatrixParam H;
+  if (p.quadratic) H = read_matrix_param(m, "potential_matrix", d);
+  const std::string wa = m.where("A").str(), wb = m.where("B").str(), wv = m.where("V").str(),
+                    wh = m.where("potential_matrix").str();
+  return [=](const BuildContext& c) {
+    AccAttentionParams q = p;
+    const Index dd = c.shape.d;
+    q.A = A.resolve(dd, c.seed);
+    if (!is_symmetric(q.A))
+      throw ConfigError(wa + ": model.A must be symmetric (A = A^T is needed for the Hamiltonian "
+                             "structure; use the transformer/attention models otherwise)");
+    if (has_v) {
+      const RowMat v = V.resolve(dd, c.seed);
+      Eigen::FullPivLU<RowMat> lu(q.A);
+      if (!lu.isInvertible())
+        throw ConfigError(wa + ": model.A must be invertible when V is given (B = V A^-1)");
+      const RowMat b = v * lu.inverse();
+      if (!is_spd(b))
+        throw ConfigError(wv + ": B = V A^-1 must be symmetric positive definite (SympFormer's "
+                               "geometry assumption, research/sympformer.md 1)");
+      if (has_b) {
+        const RowMat bb = B.resolve(dd, c.seed);
+        if ((bb - b).cwiseAbs().maxCoeff() > 1e-10 * (1 + b.cwiseAbs().maxCoeff()))
+          throw ConfigError(wb + ": model.B and model.V disagree: V must equal B A");
+      }
+      q.B = 0.5 * (b + b.transpose());
+    } else {
+      q.B = has_b ? B.resolve(dd, c.seed) : RowMat::Identity(dd, dd);
+      if (!is_spd(q.B))
+        throw ConfigError(wb + ": model.B must be symmetric positive definite");
+    }
+    if (q.quadratic) {
+      q.Hpot = H.resolve(dd, c.seed);
+      if (!is_symmetric(q.Hpot))
+        throw ConfigError(wh + ": model.potential_matrix must be symmetric");
+    }
+    return std::make_unique<AcceleratedAttention>(c.shape, c.space, std::move(q));
+  };
+}
+
+const bool registered = ModelRegistry::add(
+    {"accelerated_attention",
+     "SympFormer accelerated softmax attention (Hamiltonian momentum, damping c_log/t + c_lin)",
+     true, &read_accelerated_attention});
+
+}  // namespace
+}  // namespace attnflow

@@ -1,0 +1,280 @@
+#!/usr/bin/python3
+"""End-to-end tests of the attnflow command line (run by ctest).
+
+usage: cli_tests.py ATTNFLOW SOURCE_DIR TEST [ARG]
+
+TEST is one of:
+  scenario FILE     `attnflow check FILE` passes (or `run` when FILE has no claims)
+  wrong_claim       a GLPR claim with a deliberately wrong threshold fails with exit 1
+  h5md              the output has the H5MD layout of SPEC section 4 and the frames asked for
+  sigint            SIGINT mid-run: exit 130, file closed and readable with every frame written
+  sigkill           SIGKILL mid-run: the file is still readable up to the last flushed frame
+  broken FILE       a broken scenario gives exit 2 and the message in its '# expect:' lines
+  exit_codes        --help/--version exit 0, bad options exit 2, a blow-up exits 3
+"""
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+# Reading a file that a live run is writing needs HDF5 file locking off (the writer holds it).
+os.environ.setdefault("HDF5_USE_FILE_LOCKING", "FALSE")
+import h5py
+import numpy as np
+
+ATTNFLOW, SRC, TEST = sys.argv[1], sys.argv[2], sys.argv[3]
+ARG = sys.argv[4] if len(sys.argv) > 4 else None
+TMP = tempfile.mkdtemp(prefix="attnflow-test-")
+
+
+def fail(msg):
+    print("FAIL:", msg)
+    sys.exit(1)
+
+
+def run(args, **kw):
+    p = subprocess.run([ATTNFLOW] + args, capture_output=True, text=True, **kw)
+    return p.returncode, p.stdout, p.stderr
+
+
+def test_scenario(path):
+    text = open(path).read()
+    out = os.path.join(TMP, "run.h5")
+    if "[[expect]]" in text:
+        rc, so, se = run(["check", path, "--set", f"run.output={out}"])
+    else:
+        rc, so, se = run(["run", path, "-o", out, "--quiet"])
+    print(so, se)
+    if rc != 0:
+        fail(f"{path}: exit {rc}")
+    if "FAIL" in so:
+        fail("a claim failed")
+    with h5py.File(out, "r") as f:
+        if "particles/tokens/position/value" not in f:
+            fail("no positions written")
+
+
+def test_wrong_claim():
+    # The near-consensus rate of SA is 1; claiming 1.5 must fail, and only that claim.
+    src = open(os.path.join(SRC, "scenarios/glpr_consensus_rate_sa.toml")).read()
+    assert "equals = 1.0" in src
+    bad = os.path.join(TMP, "wrong.toml")
+    open(bad, "w").write(src.replace("equals = 1.0", "equals = 1.5"))
+    rc, so, se = run(["check", bad, "--set", f"run.output={TMP}/w.h5"])
+    print(so, se)
+    if rc != 1:
+        fail(f"expected exit 1, got {rc}")
+    if so.count("FAIL") != 1 or so.count("PASS") != 1:
+        fail("expected exactly one FAIL and one PASS line")
+    # Same for the equiangular residual with an impossible tolerance.
+    src = open(os.path.join(SRC, "scenarios/glpr_equiangular_sa.toml")).read()
+    open(bad, "w").write(src.replace("at_most = 1e-8", "at_most = 1e-15"))
+    rc, so, se = run(["check", bad, "--set", f"run.output={TMP}/w.h5"])
+    print(so, se)
+    if rc != 1:
+        fail(f"expected exit 1 for the equiangular claim, got {rc}")
+
+
+def test_h5md():
+    out = os.path.join(TMP, "q.h5")
+    rc, so, se = run(["run", os.path.join(SRC, "scenarios/quickstart.toml"), "-o", out,
+                      "--set", "run.frames=31", "--set", "integrator.t_end=3.0", "--quiet"])
+    if rc != 0:
+        fail(f"run exit {rc}: {se}")
+    with h5py.File(out, "r") as f:
+        assert list(f["h5md"].attrs["version"]) == [1, 1]
+        assert f["h5md/creator"].attrs["name"] == b"attnflow"
+        assert "name" in f["h5md/author"].attrs
+        box = f["particles/tokens/box"]
+        assert int(box.attrs["dimension"]) == 3
+        assert [b.decode() if isinstance(b, bytes) else b for b in box.attrs["boundary"]] == ["none"] * 3
+        pos = f["particles/tokens/position"]
+        T = 31
+        if pos["value"].shape != (T, 64, 3):
+            fail(f"position shape {pos['value'].shape}")
+        if pos["value"].maxshape[0] is not None:
+            fail("first axis is not unlimited")
+        t = pos["time"][:]
+        if not np.allclose(t, np.linspace(0, 3, T), atol=1e-12):
+            fail(f"frame times {t}")
+        if list(pos["step"][:]) != list(range(0, 31)):
+            fail(f"steps {pos['step'][:]}")
+        view = f["particles/tokens_view/position"]
+        assert view["value"].shape == (T, 64, 3)
+        assert np.array_equal(view["value"][:], pos["value"][:])
+        # step/time are hard links to the position's datasets.
+        assert f["particles/tokens_view/position/time"].id == f["particles/tokens/position/time"].id
+        for name in ["energy", "diameter", "mean_cosine"]:
+            ob = f["observables/" + name]
+            assert ob["value"].shape == (T,)
+            assert ob["time"].id == pos["time"].id
+        norms = np.linalg.norm(pos["value"][:], axis=2)
+        assert np.allclose(norms, 1.0, atol=1e-13), "tokens left the sphere"
+        scen = f["parameters/scenario"][()].decode()
+        assert "[integrator]" in scen and "t_end = 3.0" in scen, scen
+        assert f["parameters"].attrs["seed"] == 7
+    side = out[:-3] + ".xdmf2"
+    x = open(side).read()
+    assert x.count("<Grid Name=\"frame_") == 31
+    assert "q.h5:/particles/tokens_view/position/value" in x
+    # A d > 3 run views the tokens through a fixed 3-D PCA basis.
+    rc, so, se = run(["run", os.path.join(SRC, "scenarios/quickstart.toml"), "-o", out,
+                      "--set", "tokens.d=6", "--set", "run.frames=3", "--set", "integrator.t_end=0.2", "--quiet"])
+    if rc != 0:
+        fail(f"d = 6 run exit {rc}: {se}")
+    with h5py.File(out, "r") as f:
+        assert f["particles/tokens/position/value"].shape == (3, 64, 6)
+        assert f["particles/tokens_view/position/value"].shape == (3, 64, 3)
+
+
+def long_run(out):
+    return subprocess.Popen(
+        [ATTNFLOW, "run", os.path.join(SRC, "scenarios/quickstart.toml"), "-o", out,
+         "--set", "tokens.n=3000", "--set", "integrator.t_end=10000", "--set", "run.frames=100001",
+         "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_frames(out, n, timeout=60):
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        try:
+            with h5py.File(out, "r") as f:
+                if f["particles/tokens/position/value"].shape[0] >= n:
+                    return
+        except Exception:
+            pass
+        time.sleep(0.2)
+    fail("the run wrote no frames in time")
+
+
+def check_consistent(out):
+    with h5py.File(out, "r") as f:
+        T = f["particles/tokens/position/value"].shape[0]
+        assert f["particles/tokens/position/time"].shape[0] == T
+        assert f["particles/tokens/position/step"].shape[0] == T
+        for name in f["observables"]:
+            assert f["observables/" + name + "/value"].shape[0] == T
+        v = f["particles/tokens/position/value"][:]
+        assert np.isfinite(v).all()
+        return T
+
+
+def test_sigint():
+    out = os.path.join(TMP, "long.h5")
+    p = long_run(out)
+    wait_for_frames(out, 3)
+    p.send_signal(signal.SIGINT)
+    so, se = p.communicate(timeout=60)
+    print(se)
+    if p.returncode != 130:
+        fail(f"expected exit 130, got {p.returncode}")
+    if "interrupted" not in se:
+        fail("the summary does not say the run was interrupted")
+    T = check_consistent(out)
+    m = re.search(r"after (\d+) frames", se)
+    if not m or int(m.group(1)) != T:
+        fail(f"summary frame count does not match the file ({T})")
+    print("frames kept:", T)
+    # SIGTERM gives 143.
+    os.remove(out)
+    p = long_run(out)
+    wait_for_frames(out, 2)
+    p.send_signal(signal.SIGTERM)
+    p.communicate(timeout=60)
+    if p.returncode != 143:
+        fail(f"expected exit 143, got {p.returncode}")
+    check_consistent(out)
+
+
+def test_sigkill():
+    out = os.path.join(TMP, "killed.h5")
+    p = long_run(out)
+    wait_for_frames(out, 3)
+    p.send_signal(signal.SIGKILL)
+    p.communicate(timeout=60)
+    T = check_consistent(out)
+    if T < 3:
+        fail(f"only {T} frames readable after SIGKILL")
+    print("frames readable after SIGKILL:", T)
+
+
+def test_broken(path):
+    text = open(path).read()
+    expects = [l[len("# expect: "):].strip() for l in text.splitlines() if l.startswith("# expect: ")]
+    if not expects:
+        fail("no '# expect:' line")
+    os.makedirs(os.path.join(TMP, "out"), exist_ok=True)
+    work = os.path.join(TMP, os.path.basename(path))
+    shutil.copy(path, work)
+    for extra in os.listdir(os.path.dirname(path)):
+        if extra.endswith(".csv"):
+            shutil.copy(os.path.join(os.path.dirname(path), extra), TMP)
+    cmds = [["run", os.path.basename(work), "-o", "out/x.h5"]]
+    if "# run-only" not in text:
+        cmds.append(["validate", os.path.basename(work)])
+    for cmd in cmds:
+        rc, so, se = run(cmd, cwd=TMP)
+        print(" ".join(cmd), "->", rc, se.strip())
+        if rc != 2:
+            fail(f"{cmd[0]}: expected exit 2, got {rc}")
+        for e in expects:
+            if e not in se:
+                fail(f"{cmd[0]}: message lacks '{e}'")
+        if os.path.exists(os.path.join(TMP, "out/x.h5")):
+            fail("an output file was written for invalid input")
+
+
+def test_exit_codes():
+    rc, so, se = run(["--help"])
+    assert rc == 0 and "run" in so, (rc, so)
+    rc, so, se = run(["--version"])
+    assert rc == 0 and "attnflow" in so, (rc, so)
+    rc, so, se = run(["run"])
+    assert rc == 2, rc
+    rc, so, se = run(["frobnicate"])
+    assert rc == 2, rc
+    rc, so, se = run(["run", "/no/such/file.toml"])
+    assert rc == 2 and "cannot open" in se, (rc, se)
+    # x' = x^3 from x0 = 1 blows up at t = 1/2: exit 3 naming step and time; frames kept.
+    csv = os.path.join(TMP, "x0.csv")
+    open(csv, "w").write("1.0\n")
+    scen = os.path.join(TMP, "blowup.toml")
+    open(scen, "w").write(f"""[run]
+output = "{TMP}/blowup.h5"
+frames = 101
+[tokens]
+n = 1
+d = 1
+init = "file"
+path = "{csv}"
+[model]
+kind = "linear_attention"
+A = [[1.0]]
+V = [[1.0]]
+[integrator]
+kind = "rk4"
+dt = 0.001
+t_end = 1.0
+""")
+    rc, so, se = run(["run", scen, "--quiet"])
+    print(se)
+    assert rc == 3, rc
+    assert re.search(r"non-finite state at step \d+, t = 0\.[45]\d*: token 0 position", se), se
+    with h5py.File(f"{TMP}/blowup.h5", "r") as f:
+        T = f["particles/tokens/position/value"].shape[0]
+        assert 40 <= T <= 51, T
+
+
+try:
+    {"scenario": lambda: test_scenario(ARG), "wrong_claim": test_wrong_claim, "h5md": test_h5md,
+     "sigint": test_sigint, "sigkill": test_sigkill, "broken": lambda: test_broken(ARG),
+     "exit_codes": test_exit_codes}[TEST]()
+except AssertionError as e:
+    fail(f"assertion: {e}")
+finally:
+    shutil.rmtree(TMP, ignore_errors=True)
+print("ok")

@@ -1,0 +1,53 @@
+// attnflow render: PNG frames, animation, montage, plots and heat maps of attnflow runs,
+// drawn with VTK 9.1 (offscreen render windows; see docs/render.md for examples).
+//
+//   attnflow render RUN.h5 [RUN2.h5 ...] [-o DIR] [options]
+//
+// Input: run files in the H5MD 1.1 layout of SPEC section 4, read with the HDF5 C API.
+// Output directory: -o DIR, default "<first RUN without .h5>_render". With several runs the
+// frames of each run go to DIR/<run file stem>/; plots always compare all runs.
+//
+// Frames (the default action unless --plot/--heatmap is given alone):
+//   --frames all|I,J,...   stored frame indices; negative ones count from the end (-1 = last)
+//   --times T1,T2,...      times; each picks the nearest stored frame
+//   --max-frames K         without --frames/--times: K frames evenly spaced (default 60)
+//   --color Q              index (default) | speed (|momentum|, else |dx/dt|) | phase |
+//                          NAME (any /particles/tokens/NAME/value, [T][N] or its norm)
+//   --trail K              polylines through each token's last K stored frames (default 0)
+//   --size WxH             image size in pixels (default 800x800)
+//   --point-radius R       glyph radius in scene units (default: from extent and N)
+//   Writes DIR/frame_0000.png, frame_0001.png, ... Each frame: tokens_view positions as
+//   spheres coloured by Q with a colour bar, the unit sphere drawn faintly for sphere runs
+//   with d >= 3 (a circle for d = 2), a camera fixed across frames from the bounds of all
+//   frames, and the run name, time, step and frame number in the upper-left corner.
+//   --animate/--no-animate DIR/animation.webp, an animated WebP of the frames (default on
+//                          when more than one frame is rendered); --fps F (default 10)
+//   --montage/--no-montage DIR/montage.png, a grid of the frames (default on when more than
+//                          one frame); --montage-cols C (default: about square),
+//                          --montage-width W (width of one cell in pixels, default 320),
+//                          --montage-frames K (at most K evenly spaced frames, default 16)
+//
+// Plots and heat maps:
+//   --plot all|NAME,...    DIR/plot_NAME.png: /observables/NAME against time, one line per
+//                          run; fitted exponentials of /analysis/fits/NAME drawn dashed
+//   --log                  logarithmic y axis (non-positive values are left out)
+//   --heatmap NAME         DIR/heatmap_NAME.png (DIR/heatmap_NAME_hK.png per head K) of the
+//                          matrix /analysis/matrices/NAME, [N][N] or [H][N][N]
+//   --quiet                print nothing but errors
+//
+// Display: VTK 9.1 on Debian renders only through X. Without a usable $DISPLAY, render_main
+// re-runs the current program under `xvfb-run -a -s "-screen 0 1280x1024x24 -noreset"`
+// (marker variable ATTNFLOW_RENDER_UNDER_XVFB prevents loops) and says so on stderr.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace attnflow::viz {
+
+// Entry point of `attnflow render RUN.h5 [-o DIR] [...]`. args are the arguments after
+// the word "render" (argv-style, without program name). Returns the process exit code:
+// 0 ok, 2 invalid input/options (message on stderr), 4 I/O failure (unreadable/malformed file).
+int render_main(const std::vector<std::string>& args);
+
+}  // namespace attnflow::viz
