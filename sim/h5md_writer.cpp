@@ -291,6 +291,33 @@ void H5mdWriter::write_sidecar() {
   if (ec) throw IoError(sidecar_ + ": cannot write ParaView sidecar: " + ec.message());
 }
 
+void H5mdWriter::write_summary(std::int64_t steps, std::int64_t rhs_evals,
+                               std::int64_t oracle_calls, double t_final, double wall_seconds,
+                               bool complete) {
+  if (file_ < 0) return;
+  hid_t par = H5Gopen2(file_, "parameters", H5P_DEFAULT);
+  auto put_int = [&](const char* name, long long v) {
+    if (H5Aexists(par, name) > 0) H5Adelete(par, name);
+    attr_ints<long long>(par, name, {v});
+  };
+  auto put_double = [&](const char* name, double v) {
+    if (H5Aexists(par, name) > 0) H5Adelete(par, name);
+    hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(par, name, H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT);
+    H5Awrite(a, H5T_NATIVE_DOUBLE, &v);
+    H5Aclose(a);
+    H5Sclose(sp);
+  };
+  put_int("steps", steps);
+  put_int("rhs_evals", rhs_evals);
+  put_int("oracle_calls", oracle_calls);
+  put_int("complete", complete ? 1 : 0);
+  put_double("t_final", t_final);
+  put_double("wall_seconds", wall_seconds);
+  H5Gclose(par);
+  H5Fflush(file_, H5F_SCOPE_GLOBAL);
+}
+
 void H5mdWriter::close() {
   if (file_ < 0) return;
   if (frames_ > 200 && frames_ % 50 != 0) write_sidecar();

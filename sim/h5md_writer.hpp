@@ -38,6 +38,10 @@ class H5mdWriter {
   H5mdWriter& operator=(const H5mdWriter&) = delete;
 
   void write_frame(std::int64_t step, double t, const State& s, const std::vector<double>& obs);
+  // Run counters as attributes of /parameters: steps, rhs_evals, oracle_calls (int64),
+  // t_final, wall_seconds (float64), complete (1 when every frame was written, else 0).
+  void write_summary(std::int64_t steps, std::int64_t rhs_evals, std::int64_t oracle_calls,
+                     double t_final, double wall_seconds, bool complete);
   void close();
   const std::string& path() const { return path_; }
   std::int64_t frames() const { return frames_; }

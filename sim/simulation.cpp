@@ -60,7 +60,11 @@ RunSummary Simulation::run(const RunOptions& opt) {
     sum.t_final = t;
     sum.frames = static_cast<std::int64_t>(series_.t.size());
     sum.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
-    if (writer) writer->close();
+    if (writer) {
+      writer->write_summary(sum.steps, sum.rhs_evals, sum.oracle_calls, sum.t_final,
+                            sum.wall_seconds, sum.frames == static_cast<std::int64_t>(times.size()));
+      writer->close();
+    }
     if (opt.progress) std::fprintf(stderr, "\n");
   };
   try {

@@ -23,7 +23,9 @@
 //   pass 2: q = XA, k = X, v = s_j A x_j -> P2_i = sum_j M_ij s_j A x_j / z_i  (skipped if y = 0)
 //   G_i = (N/2) z_i ((s_i + kappa) P1_i + P2_i).
 // Scores are not shifted: z_i = exp(log z_i) is the exact unshifted row sum (keep |x^T A y|
-// below ~700). Observables: energy (potential part), hamiltonian, kinetic_energy, oracle_calls.
+// below ~700). Observables: energy (potential part), hamiltonian, kinetic_energy, oracle_calls,
+// zero_momentum_residual (the identity above checked at the current x against a classical
+// attention pass; attention potential only).
 #include <cmath>
 
 #include "sim/kernel_attention.hpp"
@@ -103,6 +105,28 @@ class AcceleratedAttention : public HamiltonianModel {
     return p_.v1 ? -0.5 * dn * sum : -sum / (2 * dn * dn);
   }
   double hamiltonian(ConstStateView s) override { return kinetic_energy(s) + potential_energy(s); }
+
+  std::vector<std::string> observables() const override {
+    auto o = HamiltonianModel::observables();
+    if (!p_.quadratic) o.push_back("zero_momentum_residual");
+    return o;
+  }
+  double observable(const std::string& name, double t, ConstStateView s) override {
+    if (name != "zero_momentum_residual") return HamiltonianModel::observable(name, t, s);
+    if (p_.quadratic) return Model::observable(name, t, s);
+    // max |x''(0) - k Gamma(x)| / max |k Gamma(x)| at the current x with y = 0, where x''(0) =
+    // F(x, G(x, 0)) and Gamma = softmax attention with V = B A (k = 1 in (a), N^2 in (b)).
+    const auto x = s.x();
+    const Index n = x.rows(), d = x.cols();
+    const RowMat zero = RowMat::Zero(n, d);
+    RowMat F, G, acc, gamma;
+    oracle(t, x, cmap(zero), F, G);
+    velocity(cmap(G), acc);
+    const RowMat vx = x * (p_.B * p_.A).transpose();
+    stream_attention({&ax_, &xk_, &vx, nullptr, Normalization::Softmax}, &gamma, nullptr);
+    if (p_.v1) gamma *= static_cast<double>(n) * static_cast<double>(n);
+    return (acc - gamma).cwiseAbs().maxCoeff() / gamma.cwiseAbs().maxCoeff();
+  }
 
  private:
   void update_z(CMatMap x) {

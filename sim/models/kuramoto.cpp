@@ -301,7 +301,10 @@ class KuramotoModel : public Model {
     if (name == "order_parameter") return r;
     if (name == "psi") return std::atan2(S, C);
     if (name == "order_parameter_avg") return frames_ ? r_sum_ / frames_ : r;
-    if (name == "r_theory") return mean_field_r(p_.law, p_.scale, p_.K);
+    if (name == "r_theory") {
+      if (std::isnan(r_theory_)) r_theory_ = mean_field_r(p_.law, p_.scale, p_.K);
+      return r_theory_;
+    }
     if (name == "locked_fraction") return locked_fraction(s, r);
     if (name == "energy") return energy(s, C, S);
     if (name == "pair_residual_locked" || name == "pair_residual_drifting") {
@@ -429,7 +432,8 @@ class KuramotoModel : public Model {
         }
       }
       std::vector<double> wt(n), ws(n), ss(n);
-      RowMat m(n, n);
+      RowMat& m = coh_pos_;
+      m.resize(n, n);
 #pragma omp parallel for schedule(static)
       for (Index i = 0; i < n; ++i) {
         double a = 0, b = 0, c2 = 0;
@@ -475,6 +479,8 @@ class KuramotoModel : public Model {
   double coh_cache_t_ = std::numeric_limits<double>::quiet_NaN();
   double coh_theory_ = 0, coh_ssa_ = 0, coh_ssa_mean_ = 0;
   AttentionStats coh_stats_;
+  RowMat coh_pos_;
+  double r_theory_ = std::numeric_limits<double>::quiet_NaN();
 };
 
 ModelFactory read_kuramoto(Section& m, const TokensSpec& tokens) {

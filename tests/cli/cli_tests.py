@@ -117,6 +117,9 @@ def test_h5md():
         scen = f["parameters/scenario"][()].decode()
         assert "[integrator]" in scen and "t_end = 3.0" in scen, scen
         assert f["parameters"].attrs["seed"] == 7
+        par = f["parameters"].attrs
+        assert par["steps"] == 30 and par["rhs_evals"] == 120 and par["oracle_calls"] == 120, dict(par)
+        assert par["complete"] == 1
     side = out[:-3] + ".xdmf2"
     x = open(side).read()
     assert x.count("<Grid Name=\"frame_") == 31
