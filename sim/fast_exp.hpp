@@ -3,8 +3,8 @@
 // vectorise (AVX2/AVX-512 with -march=native). Cody-Waite reduction x = k ln2 + r, |r| <= ln2/2,
 // degree-13 Taylor polynomial (truncation 4e-18 relative), exponent assembled from bits.
 // Relative error <= 2 ulp for x in [-708, 0]; returns 0 below -708 (e^-708 ~ 3e-308).
+#include <bit>
 #include <cstdint>
-#include <cstring>
 
 namespace attnflow {
 
@@ -12,8 +12,10 @@ inline double fast_exp_nonpos(double x) {
   constexpr double log2e = 1.4426950408889634074;
   constexpr double ln2_hi = 6.93147180369123816490e-01;
   constexpr double ln2_lo = 1.90821492927058770002e-10;
+  constexpr double shifter = 0x1.8p52;  // adding it rounds to an integer held in the low bits
   const double xc = x < -708.0 ? -708.0 : x;
-  const double kf = __builtin_round(xc * log2e);
+  const double t = xc * log2e + shifter;
+  const double kf = t - shifter;
   const double r = (xc - kf * ln2_hi) - kf * ln2_lo;
   double p = 1.0 / 6227020800.0;  // 1/13!
   p = p * r + 1.0 / 479001600.0;
@@ -29,9 +31,8 @@ inline double fast_exp_nonpos(double x) {
   p = p * r + 0.5;
   p = p * r + 1.0;
   p = p * r + 1.0;
-  const std::int64_t bits = (static_cast<std::int64_t>(kf) + 1023) << 52;
-  double scale;
-  std::memcpy(&scale, &bits, sizeof scale);
+  const std::int64_t k = std::bit_cast<std::int64_t>(t) - std::bit_cast<std::int64_t>(shifter);
+  const double scale = std::bit_cast<double>((k + 1023) << 52);
   return x < -708.0 ? 0.0 : p * scale;
 }
 
