@@ -31,6 +31,11 @@ class Dopri5 : public Integrator {
   void step(Model&, State&, double, double) override {
     throw Error("dopri5 is adaptive; use advance()");
   }
+  Index checkpoint_size(const Shape&) const override { return 1; }
+  std::vector<double> save_checkpoint() const override { return {dt_}; }
+  void restore_checkpoint(const std::vector<double>& c) override {
+    if (!c.empty()) dt_ = c[0];
+  }
   void advance(Model& m, State& s, double& t, double t1, StepStats& st) override {
     const Shape shape = s.shape;
     auto sys = [&m, shape](const Vec& u, Vec& du, double tt) {

@@ -104,15 +104,43 @@ hid_t group(hid_t loc, const char* name) { return H5Gcreate2(loc, name, H5P_DEFA
 
 }  // namespace
 
+void H5mdWriter::compute_view_basis(const State& initial) {
+  const Index d = initial.shape.d;
+  // View basis: the first three coordinates, or the PCA basis of the initial cloud for d > 3.
+  view_basis_ = RowMat::Zero(d, 3);
+  view_center_ = Vec::Zero(d);
+  if (d <= 3) {
+    for (Index k = 0; k < d; ++k) view_basis_(k, k) = 1;
+  } else {
+    const auto x = initial.x();
+    const Vec mu = x.colwise().mean().transpose();
+    RowMat xc = x.rowwise() - mu.transpose();
+    Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es((xc.transpose() * xc).eval());
+    for (Index k = 0; k < 3; ++k) view_basis_.col(k) = es.eigenvectors().col(d - 1 - k);
+    // Sign convention so the basis is deterministic: largest-magnitude entry positive.
+    for (Index k = 0; k < 3; ++k) {
+      Index imax;
+      view_basis_.col(k).cwiseAbs().maxCoeff(&imax);
+      if (view_basis_(imax, k) < 0) view_basis_.col(k) *= -1;
+    }
+  }
+
+}
+
 H5mdWriter::H5mdWriter(const std::string& path, const Scenario& sc,
                        const std::vector<std::string>& observables, const State& initial,
-                       const Model* model)
+                       const Model* model, Index checkpoint_size, Mode mode)
     : path_(path), shape_(initial.shape) {
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
   std::error_code ec;
   const fs::path p(path);
   if (p.has_parent_path()) fs::create_directories(p.parent_path(), ec);
   sidecar_ = (p.parent_path() / p.stem()).string() + ".xdmf2";
+  compute_view_basis(initial);
+  if (mode == Mode::Append) {
+    open_existing(observables, checkpoint_size);
+    return;
+  }
   hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
   H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V18);
   file_ = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
@@ -183,25 +211,6 @@ H5mdWriter::H5mdWriter(const std::string& path, const Scenario& sc,
   H5Gclose(view);
   H5Gclose(particles);
 
-  // View basis: the first three coordinates, or the PCA basis of the initial cloud for d > 3.
-  view_basis_ = RowMat::Zero(d, 3);
-  view_center_ = Vec::Zero(d);
-  if (d <= 3) {
-    for (Index k = 0; k < d; ++k) view_basis_(k, k) = 1;
-  } else {
-    const auto x = initial.x();
-    const Vec mu = x.colwise().mean().transpose();
-    RowMat xc = x.rowwise() - mu.transpose();
-    Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> es((xc.transpose() * xc).eval());
-    for (Index k = 0; k < 3; ++k) view_basis_.col(k) = es.eigenvectors().col(d - 1 - k);
-    // Sign convention so the basis is deterministic: largest-magnitude entry positive.
-    for (Index k = 0; k < 3; ++k) {
-      Index imax;
-      view_basis_.col(k).cwiseAbs().maxCoeff(&imax);
-      if (view_basis_(imax, k) < 0) view_basis_.col(k) *= -1;
-    }
-  }
-
   hid_t og = group(file_, "observables");
   for (const auto& name : observables) {
     hid_t g2 = group(og, name.c_str());
@@ -212,7 +221,29 @@ H5mdWriter::H5mdWriter(const std::string& path, const Scenario& sc,
   }
   H5Gclose(og);
 
+  if (checkpoint_size >= 0) {
+    hid_t cg = group(file_, "checkpoint");
+    hid_t g3 = group(cg, "counters");
+    H5Lcreate_hard(file_, "/particles/tokens/position/step", g3, "step", H5P_DEFAULT, H5P_DEFAULT);
+    H5Lcreate_hard(file_, "/particles/tokens/position/time", g3, "time", H5P_DEFAULT, H5P_DEFAULT);
+    counters_ = create_series(g3, "value", H5T_STD_I64LE, {3}, path);
+    H5Gclose(g3);
+    if (checkpoint_size > 0) {
+      hid_t g4 = group(cg, "integrator");
+      H5Lcreate_hard(file_, "/particles/tokens/position/step", g4, "step", H5P_DEFAULT, H5P_DEFAULT);
+      H5Lcreate_hard(file_, "/particles/tokens/position/time", g4, "time", H5P_DEFAULT, H5P_DEFAULT);
+      integ_ = create_series(g4, "value", H5T_IEEE_F64LE, {hsize_t(checkpoint_size)}, path);
+      H5Gclose(g4);
+    }
+    H5Gclose(cg);
+  }
+
   hid_t par = group(file_, "parameters");
+  {
+    std::error_code ec2;
+    const fs::path sp = fs::absolute(sc.path, ec2);
+    attr_string(par, "scenario_path", ec2 ? sc.path : sp.string());
+  }
   dataset_string(par, "scenario", sc.resolved_toml);
   dataset_string(par, "scenario_source", sc.source_text);
   attr_string(par, "name", sc.run.name);
@@ -231,7 +262,8 @@ H5mdWriter::~H5mdWriter() {
   try { close(); } catch (...) {}
 }
 
-void H5mdWriter::write_frame(std::int64_t step, double t, const State& s, const std::vector<double>& obs) {
+void H5mdWriter::write_frame(std::int64_t step, double t, const State& s, const std::vector<double>& obs,
+                             const FrameCheckpoint& ck) {
   const std::int64_t k = frames_;
   const long long st = step;
   append(step_, H5T_NATIVE_LLONG, &st, k, path_);
@@ -249,6 +281,11 @@ void H5mdWriter::write_frame(std::int64_t step, double t, const State& s, const 
   }
   append(view_, H5T_NATIVE_DOUBLE, v.data(), k, path_);
   for (std::size_t i = 0; i < obs_.size(); ++i) append(obs_[i], H5T_NATIVE_DOUBLE, &obs[i], k, path_);
+  if (counters_ >= 0) {
+    const long long c[3] = {ck.rhs_evals, ck.oracle_calls, ck.rejected};
+    append(counters_, H5T_NATIVE_LLONG, c, k, path_);
+  }
+  if (integ_ >= 0) append(integ_, H5T_NATIVE_DOUBLE, ck.integrator.data(), k, path_);
   check(H5Fflush(file_, H5F_SCOPE_GLOBAL), "flush", path_);
   ++frames_;
   times_.push_back(t);
@@ -318,12 +355,70 @@ void H5mdWriter::write_summary(std::int64_t steps, std::int64_t rhs_evals,
   H5Fflush(file_, H5F_SCOPE_GLOBAL);
 }
 
+namespace {
+hsize_t frames_of(hid_t ds) {
+  hid_t sp = H5Dget_space(ds);
+  hsize_t dims[4] = {0, 0, 0, 0};
+  H5Sget_simple_extent_dims(sp, dims, nullptr);
+  H5Sclose(sp);
+  return dims[0];
+}
+void truncate_to(hid_t ds, hsize_t t) {
+  hid_t sp = H5Dget_space(ds);
+  hsize_t dims[4] = {0, 0, 0, 0};
+  const int r = H5Sget_simple_extent_dims(sp, dims, nullptr);
+  H5Sclose(sp);
+  if (r > 0 && dims[0] != t) {
+    dims[0] = t;
+    H5Dset_extent(ds, dims);
+  }
+}
+}  // namespace
+
+void H5mdWriter::open_existing(const std::vector<std::string>& observables, Index checkpoint_size) {
+  file_ = H5Fopen(path_.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+  if (file_ < 0) throw IoError(path_ + ": cannot open the run file for appending");
+  auto open = [&](const std::string& name) {
+    hid_t d = H5Dopen2(file_, name.c_str(), H5P_DEFAULT);
+    if (d < 0) throw ConfigError(path_ + ": not an attnflow run file (no " + name + ")");
+    return d;
+  };
+  step_ = open("/particles/tokens/position/step");
+  time_ = open("/particles/tokens/position/time");
+  pos_ = open("/particles/tokens/position/value");
+  view_ = open("/particles/tokens_view/position/value");
+  if (shape_.momentum) mom_ = open("/particles/tokens/momentum/value");
+  if (H5Lexists(file_, "/particles/tokens/phase", H5P_DEFAULT) > 0) {
+    phase_ = open("/particles/tokens/phase/value");
+    phase_view_ = true;
+  }
+  for (const auto& name : observables) obs_.push_back(open("/observables/" + name + "/value"));
+  counters_ = open("/checkpoint/counters/value");
+  if (checkpoint_size > 0) integ_ = open("/checkpoint/integrator/value");
+  // The last complete frame is the shortest series; drop anything written after it.
+  std::vector<hid_t> all = {step_, time_, pos_, view_, counters_};
+  for (hid_t d : {mom_, phase_, integ_}) if (d >= 0) all.push_back(d);
+  for (hid_t d : obs_) all.push_back(d);
+  hsize_t t = frames_of(all[0]);
+  for (hid_t d : all) t = std::min(t, frames_of(d));
+  for (hid_t d : all) truncate_to(d, t);
+  frames_ = static_cast<std::int64_t>(t);
+  times_.resize(t);
+  if (t > 0) H5Dread(time_, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, times_.data());
+  hid_t par = H5Gopen2(file_, "parameters", H5P_DEFAULT);
+  if (par >= 0) {
+    if (H5Aexists(par, "complete") > 0) H5Adelete(par, "complete");
+    H5Gclose(par);
+  }
+  check(H5Fflush(file_, H5F_SCOPE_GLOBAL), "flush", path_);
+}
+
 void H5mdWriter::close() {
   if (file_ < 0) return;
   if (frames_ > 200 && frames_ % 50 != 0) write_sidecar();
   for (hid_t d : obs_) H5Dclose(d);
   obs_.clear();
-  for (hid_t* d : {&step_, &time_, &pos_, &mom_, &view_, &phase_})
+  for (hid_t* d : {&step_, &time_, &pos_, &mom_, &view_, &phase_, &counters_, &integ_})
     if (*d >= 0) { H5Dclose(*d); *d = -1; }
   H5Fclose(file_);
   file_ = -1;

@@ -11,7 +11,11 @@
 //                                the initial cloud; d = 2 (x, y, 0); d = 1 (x, 0, 0)
 //   /observables/<name>          step[T], time[T] (hard links), value[T]
 //   /parameters                  datasets scenario (resolved TOML), scenario_source, plus
-//                                attributes name, space, d, n, seed, model, attnflow_version
+//                                attributes name, space, d, n, seed, model, attnflow_version,
+//                                scenario_path; at the end steps, rhs_evals, oracle_calls, ...
+//   /checkpoint/counters         value[T][3] int64: rhs_evals, oracle_calls, rejected steps
+//   /checkpoint/integrator       value[T][K] float64: integrator state (K > 0 only)
+//                                (what `attnflow run --resume` needs besides the positions)
 //
 // Every dataset has an unlimited first axis and is chunked one frame per chunk; the file is
 // flushed after every frame, so a killed run leaves a readable file. Next to RUN.h5 a ParaView
@@ -29,15 +33,26 @@
 
 namespace attnflow {
 
+// Per-frame data beyond the state, for checkpoint and resume.
+struct FrameCheckpoint {
+  std::int64_t rhs_evals = 0, oracle_calls = 0, rejected = 0;
+  std::vector<double> integrator;  // size K, fixed for the run
+};
+
 class H5mdWriter {
  public:
+  enum class Mode { Create, Append };
+  // Append: open an existing run file, truncate every series to its last complete frame and
+  // continue writing after it.
   H5mdWriter(const std::string& path, const Scenario& sc, const std::vector<std::string>& observables,
-             const State& initial, const Model* model = nullptr);
+             const State& initial, const Model* model = nullptr, Index checkpoint_size = 0,
+             Mode mode = Mode::Create);
   ~H5mdWriter();
   H5mdWriter(const H5mdWriter&) = delete;
   H5mdWriter& operator=(const H5mdWriter&) = delete;
 
-  void write_frame(std::int64_t step, double t, const State& s, const std::vector<double>& obs);
+  void write_frame(std::int64_t step, double t, const State& s, const std::vector<double>& obs,
+                   const FrameCheckpoint& ck = {});
   // Run counters as attributes of /parameters: steps, rhs_evals, oracle_calls (int64),
   // t_final, wall_seconds (float64), complete (1 when every frame was written, else 0).
   void write_summary(std::int64_t steps, std::int64_t rhs_evals, std::int64_t oracle_calls,
@@ -48,11 +63,14 @@ class H5mdWriter {
 
  private:
   void write_sidecar();
+  void compute_view_basis(const State& initial);
+  void open_existing(const std::vector<std::string>& observables, Index checkpoint_size);
   std::string path_, sidecar_;
   hid_t file_ = -1;
   hid_t step_ = -1, time_ = -1, pos_ = -1, mom_ = -1, view_ = -1, phase_ = -1;
   bool phase_view_ = false;
   std::vector<hid_t> obs_;
+  hid_t counters_ = -1, integ_ = -1;
   Shape shape_;
   RowMat view_basis_;  // d x 3
   Vec view_center_;

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "sim/model.hpp"
 
@@ -42,6 +43,13 @@ class Integrator {
   virtual void advance(Model& m, State& s, double& t, double t1, StepStats& st);
   // One step of size h from time t (fixed-step integrators).
   virtual void step(Model& m, State& s, double t, double h) = 0;
+
+  // Checkpointing: internal state that must survive a restart for a resumed run to be
+  // bit-identical (adaptive step size, multistep history). Its size must not change during a
+  // run: checkpoint_size(shape) values, stored with every frame.
+  virtual Index checkpoint_size(const Shape&) const { return 0; }
+  virtual std::vector<double> save_checkpoint() const { return {}; }
+  virtual void restore_checkpoint(const std::vector<double>&) {}
 
  protected:
   IntegratorSpec spec_;

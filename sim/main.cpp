@@ -1,6 +1,7 @@
 // attnflow command line (SPEC section 2).
 //
 //   attnflow run SCENARIO.toml [-o OUT.h5] [--set key=value]... [--quiet]
+//   attnflow run --resume RUN.h5
 //   attnflow check SCENARIO.toml... [--set key=value]...
 //   attnflow validate SCENARIO.toml...
 //   attnflow render RUN.h5 [...]
@@ -12,11 +13,13 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 
 #include <CLI/CLI.hpp>
 
 #include "analysis/claims.hpp"
 #include "sim/registry.hpp"
+#include "sim/resume.hpp"
 #include "sim/scenario.hpp"
 #include "sim/simulation.hpp"
 
@@ -49,13 +52,32 @@ struct Common {
   bool quiet = false;
 };
 
-int cmd_run(const std::string& path, const std::string& out, const Common& c) {
-  Scenario sc = load_scenario(path, c.sets);
+int cmd_run(const std::string& path, const std::string& out, const Common& c, bool resume) {
+  std::optional<ResumePoint> rp;
+  Scenario sc;
+  if (resume) {
+    if (!out.empty() || !c.sets.empty())
+      throw ConfigError("--resume continues a run as it was: -o and --set do not apply");
+    rp = read_resume_point(path);
+    if (rp->complete) {
+      std::cerr << path << ": the run is already complete (" << rp->frames << " frames)\n";
+      return 0;
+    }
+    sc = load_scenario_text(rp->scenario_text, rp->scenario_path);
+  } else {
+    sc = load_scenario(path, c.sets);
+  }
   Simulation sim(sc);
   RunOptions opt;
+  if (rp) {
+    opt.resume = &*rp;
+    opt.output = path;
+    if (!c.quiet)
+      std::cerr << "resuming " << path << " at frame " << rp->frames << ", t = " << rp->t << "\n";
+  }
   opt.quiet = c.quiet;
   opt.progress = !c.quiet && isatty(STDERR_FILENO);
-  opt.output = out;
+  if (!rp) opt.output = out;
   RunSummary s = sim.run(opt);
   if (!c.quiet || s.signal) std::cerr << s.line() << "\n";
   if (s.signal) {
@@ -116,8 +138,10 @@ int main(int argc, char** argv) {
   Common common;
 
   std::string run_path, run_out;
+  bool run_resume = false;
   auto* run = app.add_subcommand("run", "run a scenario and write its trajectory (HDF5/H5MD)");
-  run->add_option("scenario", run_path, "scenario file (TOML)")->required();
+  run->add_option("scenario", run_path, "scenario file (TOML), or RUN.h5 with --resume")->required();
+  run->add_flag("--resume", run_resume, "continue an interrupted run file from its last complete frame");
   run->add_option("-o,--output", run_out, "output file (default: [run] output or out/<name>.h5)");
   run->add_option("--set", common.sets, "override a scenario key, e.g. --set integrator.dt=0.05");
   run->add_flag("-q,--quiet", common.quiet, "no progress bar or summary");
@@ -152,7 +176,7 @@ int main(int argc, char** argv) {
   }
 
   try {
-    if (*run) return cmd_run(run_path, run_out, common);
+    if (*run) return cmd_run(run_path, run_out, common, run_resume);
     if (*check) return cmd_check(check_paths, common);
     if (*val) return cmd_validate(val_paths, common);
     if (*list) {

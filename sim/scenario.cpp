@@ -330,7 +330,7 @@ Scenario load(TomlDoc& doc, const std::string& source_text,
 
   if (toml::node* e = root.get("expect")) {
     auto* arr = e->as_array();
-    if (!arr || !arr->is_array_of_tables())
+    if (!arr || (!arr->empty() && !arr->is_array_of_tables()))
       throw ConfigError(top.where("expect").str() + ": expect must be written as [[expect]] tables");
     toml::array resolved_arr;
     for (std::size_t i = 0; i < arr->size(); ++i) {

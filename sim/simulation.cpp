@@ -46,19 +46,40 @@ RunSummary Simulation::run(const RunOptions& opt) {
   std::unique_ptr<H5mdWriter> writer;
   if (opt.write) {
     sum.output = opt.output.empty() ? sc_.run.output : opt.output;
-    writer = std::make_unique<H5mdWriter>(sum.output, sc_, obs.names(), state_, model_.get());
+    writer = std::make_unique<H5mdWriter>(
+        sum.output, sc_, obs.names(), state_, model_.get(),
+        integrator_->checkpoint_size(state_.shape),
+        opt.resume ? H5mdWriter::Mode::Append : H5mdWriter::Mode::Create);
   }
   const std::vector<double> times = sc_.frame_times();
   double t = sc_.integrator.t0;
   StepStats st;
   series_ = Series{};
+  std::size_t first_frame = 0;
+  if (opt.resume) {
+    const ResumePoint& rp = *opt.resume;
+    const Index nd = state_.shape.block();
+    if (rp.x.size() != nd || (state_.shape.momentum && rp.y.size() != nd))
+      throw ConfigError(sum.output + ": the stored state does not match the scenario's shape");
+    state_.u.head(nd) = rp.x;
+    if (state_.shape.momentum) state_.u.tail(nd) = rp.y;
+    t = rp.t;
+    st.steps = rp.step;
+    st.rejected = rp.checkpoint.rejected;
+    model_->counters.rhs_evals = rp.checkpoint.rhs_evals;
+    model_->counters.oracle_calls = rp.checkpoint.oracle_calls;
+    if (static_cast<Index>(rp.checkpoint.integrator.size()) != integrator_->checkpoint_size(state_.shape))
+      throw ConfigError(sum.output + ": the stored integrator state does not match the scenario");
+    integrator_->restore_checkpoint(rp.checkpoint.integrator);
+    first_frame = static_cast<std::size_t>(rp.frames);
+  }
   auto finish = [&] {
     sum.steps = st.steps;
     sum.rejected = st.rejected;
     sum.rhs_evals = model_->counters.rhs_evals;
     sum.oracle_calls = model_->counters.oracle_calls;
     sum.t_final = t;
-    sum.frames = static_cast<std::int64_t>(series_.t.size());
+    sum.frames = static_cast<std::int64_t>(first_frame + series_.t.size());
     sum.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
     if (writer) {
       writer->write_summary(sum.steps, sum.rhs_evals, sum.oracle_calls, sum.t_final,
@@ -69,7 +90,8 @@ RunSummary Simulation::run(const RunOptions& opt) {
   };
   try {
     check_finite(state_, 0, t);
-    for (double tk : times) {
+    for (std::size_t fi = first_frame; fi < times.size(); ++fi) {
+      const double tk = times[fi];
       integrator_->advance(*model_, state_, t, tk, st);
       const std::vector<double> values = obs.evaluate(t, state_);
       for (std::size_t i = 0; i < values.size(); ++i) {
@@ -84,7 +106,11 @@ RunSummary Simulation::run(const RunOptions& opt) {
       }
       series_.t.push_back(t);
       series_.step.push_back(st.steps);
-      if (writer) writer->write_frame(st.steps, t, state_, values);
+      if (writer) {
+        FrameCheckpoint ck{model_->counters.rhs_evals, model_->counters.oracle_calls, st.rejected,
+                           integrator_->save_checkpoint()};
+        writer->write_frame(st.steps, t, state_, values, ck);
+      }
       if (opt.progress)
         progress_bar((t - sc_.integrator.t0) / (sc_.integrator.t_end - sc_.integrator.t0), t);
     }

@@ -14,6 +14,7 @@
 #include "analysis/observables.hpp"
 #include "sim/integrator.hpp"
 #include "sim/model.hpp"
+#include "sim/resume.hpp"
 #include "sim/scenario.hpp"
 
 namespace attnflow {
@@ -23,6 +24,7 @@ struct RunOptions {
   bool progress = false;   // progress bar on stderr
   bool write = true;       // write the HDF5 output
   std::string output;      // overrides run.output when non-empty
+  const ResumePoint* resume = nullptr;  // continue the run file `output` from this frame
 };
 
 struct Series {

@@ -20,9 +20,12 @@ void phase_sums(const double* x, Index n, double* s, double* c, double& sum_c, d
 #pragma omp parallel for schedule(static) if (n >= kParallelMin)
   for (Index b = 0; b < nb; ++b) {
     const Index lo = b * kSumBlock, len = std::min(kSumBlock, n - lo);
-    sincos_range(x + lo, len, s + lo, c + lo);
-    pc[b] = fixed_sum(c + lo, len);
-    ps[b] = fixed_sum(s + lo, len);
+    alignas(64) double sb[kSumBlock], cb[kSumBlock];
+    double* so = s ? s + lo : sb;
+    double* co = c ? c + lo : cb;
+    sincos_range(x + lo, len, so, co);
+    pc[b] = fixed_sum(co, len);
+    ps[b] = fixed_sum(so, len);
   }
   sum_c = 0;
   sum_s = 0;

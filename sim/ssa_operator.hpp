@@ -79,9 +79,9 @@ inline void fast_sincos(double x, double& s_out, double& c_out) {
 
 // s[i] = sin x[i], c[i] = cos x[i] for i < n (x with stride 1).
 inline void sincos_range(const double* x, Index n, double* s, double* c) {
-  double big = 0;
-  for (Index i = 0; i < n; ++i) big = std::max(big, std::abs(x[i]));
-  if (big < 1e15) {
+  int bad = 0;  // any |x| >= 1e15 or NaN (integer OR: vectorises)
+  for (Index i = 0; i < n; ++i) bad |= !(std::abs(x[i]) < 1e15);
+  if (!bad) {
 #pragma omp simd
     for (Index i = 0; i < n; ++i) fast_sincos(x[i], s[i], c[i]);
   } else {
@@ -94,7 +94,8 @@ constexpr Index kSumBlock = 4096;
 // and much more on a loaded machine).
 constexpr Index kParallelMin = 200000;
 
-// Fills s, c (size n) with sin/cos of x and returns the deterministic sums C, S (see header).
+// Fills s, c (size n; either may be null: not stored) with sin/cos of x and returns the
+// deterministic sums C, S (see header).
 void phase_sums(const double* x, Index n, double* s, double* c, double& sum_c, double& sum_s);
 
 // Deterministic sum of a[0..n) in a fixed 8-lane order.

@@ -11,6 +11,9 @@ TEST is one of:
   sigkill           SIGKILL mid-run: the file is still readable up to the last flushed frame
   broken FILE       a broken scenario gives exit 2 and the message in its '# expect:' lines
   exit_codes        --help/--version exit 0, bad options exit 2, a blow-up exits 3
+  resume            a run interrupted (SIGINT, SIGKILL) and resumed equals an uninterrupted one
+  determinism       same scenario and seed: bit-identical files across runs and thread counts
+  bad_h5            malformed, truncated or foreign HDF5 inputs give exit 2 or 4, never a crash
 """
 import os
 import re
@@ -272,10 +275,110 @@ t_end = 1.0
         assert 40 <= T <= 51, T
 
 
+def datasets(f, prefix=""):
+    out = []
+    for k in f:
+        o = f[k]
+        if isinstance(o, h5py.Dataset):
+            out.append(prefix + "/" + k)
+        else:
+            out += datasets(o, prefix + "/" + k)
+    return out
+
+
+def same_trajectory(a_path, b_path, skip=("/parameters", "/checkpoint")):
+    with h5py.File(a_path, "r") as a, h5py.File(b_path, "r") as b:
+        names = [n for n in datasets(a) if not n.startswith(skip)]
+        assert names == [n for n in datasets(b) if not n.startswith(skip)]
+        for n in names:
+            x, y = a[n][()], b[n][()]
+            if isinstance(x, np.ndarray) and not np.array_equal(x, y):
+                fail(f"{n} differs between {a_path} and {b_path}")
+        return a["particles/tokens/position/value"].shape[0]
+
+
+def test_resume():
+    scen = os.path.join(SRC, "scenarios/quickstart.toml")
+    sets = ["--set", "tokens.n=2000", "--set", "integrator.t_end=6", "--set", "run.frames=61"]
+    for kind, sig in [("rk4", signal.SIGINT), ("dopri5", signal.SIGINT), ("rk4", signal.SIGKILL)]:
+        full, part = os.path.join(TMP, "full.h5"), os.path.join(TMP, "part.h5")
+        for old in (full, part):
+            if os.path.exists(old):
+                os.remove(old)
+        rc, so, se = run(["run", scen, "-o", full, "--quiet", "--set", "integrator.kind=" + kind] + sets)
+        assert rc == 0, se
+        p = subprocess.Popen([ATTNFLOW, "run", scen, "-o", part, "--quiet", "--set",
+                              "integrator.kind=" + kind] + sets, stderr=subprocess.PIPE, text=True)
+        wait_for_frames(part, 2)
+        p.send_signal(sig)
+        p.communicate(timeout=60)
+        with h5py.File(part, "r") as f:
+            done = f["particles/tokens/position/value"].shape[0]
+        if done >= 61:
+            fail("the run finished before it could be interrupted")
+        rc, so, se = run(["run", "--resume", part])
+        print(kind, sig, "interrupted after", done, "frames;", se.strip())
+        if rc != 0:
+            fail(f"resume exit {rc}")
+        T = same_trajectory(full, part)
+        assert T == 61, T
+        with h5py.File(part, "r") as f:
+            assert f["parameters"].attrs["complete"] == 1
+    rc, so, se = run(["run", "--resume", part])
+    assert rc == 0 and "already complete" in se, (rc, se)
+
+
+def test_determinism():
+    scen = os.path.join(SRC, "scenarios/quickstart.toml")
+    sets = ["--set", "tokens.n=700", "--set", "tokens.d=5", "--set", "model.Q=random",
+            "--set", "model.V=random", "--set", "integrator.t_end=2", "--set", "run.frames=11",
+            "--set", "observe.quantities=['energy', 'diameter', 'inner_spread']",
+            "--set", "expect=[]"]
+    outs = []
+    for i, threads in enumerate(["1", "2", "2"]):
+        out = os.path.join(TMP, f"det{i}.h5")
+        env = dict(os.environ, OMP_NUM_THREADS=threads)
+        p = subprocess.run([ATTNFLOW, "run", scen, "-o", out, "--quiet"] + sets, env=env,
+                           capture_output=True, text=True)
+        assert p.returncode == 0, p.stderr
+        outs.append(out)
+    same_trajectory(outs[0], outs[1])
+    same_trajectory(outs[1], outs[2])
+
+
+def test_bad_h5():
+    cases = {}
+    notes = os.path.join(TMP, "notes.h5")
+    open(notes, "w").write("this is not HDF5\n")
+    cases["text file"] = (notes, (2, 4))
+    good = os.path.join(TMP, "good.h5")
+    rc, so, se = run(["run", os.path.join(SRC, "scenarios/quickstart.toml"), "-o", good, "--quiet",
+                      "--set", "run.frames=5", "--set", "integrator.t_end=0.4"])
+    assert rc == 0, se
+    data = open(good, "rb").read()
+    for frac in (0.1, 0.5, 0.9):
+        cut = os.path.join(TMP, f"cut{frac}.h5")
+        open(cut, "wb").write(data[: int(len(data) * frac)])
+        cases[f"truncated to {frac:.0%}"] = (cut, (2, 4))
+    foreign = os.path.join(TMP, "foreign.h5")
+    with h5py.File(foreign, "w") as f:
+        f["x"] = np.arange(3)
+    cases["foreign HDF5"] = (foreign, (2,))
+    cases["missing"] = (os.path.join(TMP, "nope.h5"), (2,))
+    for what, (path, codes) in cases.items():
+        rc, so, se = run(["run", "--resume", path])
+        print(what, "->", rc, se.strip())
+        if rc not in codes:
+            fail(f"{what}: exit {rc}, expected one of {codes}")
+        if "error" not in se:
+            fail(f"{what}: no error message")
+
+
 try:
     {"scenario": lambda: test_scenario(ARG), "wrong_claim": test_wrong_claim, "h5md": test_h5md,
      "sigint": test_sigint, "sigkill": test_sigkill, "broken": lambda: test_broken(ARG),
-     "exit_codes": test_exit_codes}[TEST]()
+     "exit_codes": test_exit_codes, "resume": test_resume, "determinism": test_determinism,
+     "bad_h5": test_bad_h5}[TEST]()
 except AssertionError as e:
     fail(f"assertion: {e}")
 finally:

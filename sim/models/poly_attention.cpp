@@ -1,0 +1,285 @@
+// Poly-attention (Chakrabarti, Pitassi, Alman, "Poly-attention: a general scheme for
+// higher-order self-attention", arXiv 2602.02422; research note polyattention.md 1-4, 7).
+//
+// An attention polynomial h(x1..xt) (text, e.g. "x1*x2 + x2*x3"; multilinear, 0/1 coefficients,
+// degree >= 2) with one projection Q^{(j)} = X WQ_j^T (n x dk) per variable and one value
+// V^{(j)} = X WV_j^T (n x dv, j >= 2) per non-query variable defines, for every token l1,
+//
+//   Att_{l1} = sum_{l2..lt} exp(beta h(Q1_{l1}, ..., Qt_{lt})) V2_{l2} (.) ... (.) Vt_{lt} / Z_{l1}
+//   (softmax over all (t-1)-tuples with repetition; "mean" divides by n^{t-1} instead of Z).
+//
+// X is N x D. As a flow (mode = "flow", note 7): x_i' = Att_i (on the sphere projected by
+// P_perp(x_i)); as blocks (mode = "layers", integrator.layers = L): x <- x + h Att(x).
+// Algorithms (sim/poly_algorithms.hpp): naive (any h, O(n^t)), strassen (cycles, O(n^3) by
+// GEMM), tree (forests, O(s n^2) streamed message passing), polynomial (Taylor features,
+// approximate; observable approx_error = max |approx - exact| on the current state).
+//
+// Observables: energy (h = x1...xt with Q = V = identity, beta > 0: the t-body energy
+// E = 1/(t beta N^t) sum_{a1..at} exp(beta <x_a1, ..., x_at>); its gradient in x_i is
+// sum exp(..) (.)_{others} x, so the flow ascends it, note 7); task_accuracy and task_margin in
+// task mode (sim/poly_tasks.hpp: the tokens hold `instances` independent sequences, the layer
+// writes each read-out into the last embedding column, accuracy = fraction of instances whose
+// read-out equals the target).
+// Random projections: i.i.d. N(0, 1/D) entries from streams "model.Q<j>" and "model.V<j>".
+#include <cmath>
+#include <limits>
+
+#include "sim/poly_algorithms.hpp"
+#include "sim/poly_tasks.hpp"
+#include "sim/registry.hpp"
+#include "sim/rng.hpp"
+
+namespace attnflow {
+namespace {
+
+struct PolyParams {
+  Polynomial h;
+  PolyAlgorithm algorithm = PolyAlgorithm::Auto;
+  int degree = 4;
+  double beta = 1.0;
+  bool mean = false;
+  bool layers = false;
+  std::string Q = "identity", V = "identity";
+  PolyTaskSpec task;
+};
+
+class PolyAttentionModel : public Model {
+ public:
+  PolyAttentionModel(Shape shape, Space space, PolyParams p, std::uint64_t seed)
+      : Model(shape, space), p_(std::move(p)), seed_(seed) {
+    const int t = p_.h.t;
+    const Index D = shape.d;
+    if (task()) {
+      const PolyTaskWeights w = poly_task_weights(p_.task, p_.task.lambda);
+      wq_ = w.WQ;
+      wv_ = w.WV;
+      block_ = poly_task_tokens(p_.task);
+    } else {
+      block_ = shape.n;
+      for (int j = 0; j < t; ++j) {
+        wq_.push_back(projection(p_.Q, "model.Q" + std::to_string(j + 1), D));
+        wv_.push_back(projection(p_.V, "model.V" + std::to_string(j + 1), D));
+      }
+    }
+  }
+
+  std::string kind() const override { return "poly_attention"; }
+  bool discrete() const override { return p_.layers || task(); }
+  int oracle_calls_per_rhs() const override { return poly_oracle_passes(p_.h, p_.algorithm); }
+
+  void rhs(double, ConstStateView s, StateView ds) override {
+    if (discrete()) throw Error("poly_attention in layers mode is a layer map");
+    attention(s.x(), p_.algorithm, out_, nullptr);
+    auto dx = ds.x();
+    dx = out_;
+    if (space_ == Space::Sphere) project_tangent(s.x(), dx);
+  }
+
+  void layer(double, double h, State& s) override {
+    counters.oracle_calls += oracle_calls_per_rhs();
+    const CMatMap xc(s.u.data(), shape_.n, shape_.d);
+    attention(xc, p_.algorithm, out_, nullptr);
+    if (task()) {
+      write_answers(s);
+      return;
+    }
+    RowMat dx = out_;
+    if (space_ == Space::Sphere) project_tangent(xc, MatMap(dx.data(), dx.rows(), dx.cols()));
+    s.x() += h * dx;
+  }
+
+  std::vector<std::string> observables() const override {
+    std::vector<std::string> o;
+    if (energy_exists()) o.push_back("energy");
+    if (task()) {
+      o.push_back("task_accuracy");
+      o.push_back("task_margin");
+    }
+    if (p_.algorithm == PolyAlgorithm::Polynomial) o.push_back("approx_error");
+    return o;
+  }
+
+  double observable(const std::string& name, double t, ConstStateView s) override {
+    const auto x = s.x();
+    if (name == "energy" && energy_exists()) {
+      Vec logz;
+      attention(x, PolyAlgorithm::Auto, tmp_, &logz);
+      const double n = static_cast<double>(x.rows()), tt = p_.h.t;
+      double sum = 0;
+      for (Index i = 0; i < logz.size(); ++i) sum += std::exp(logz[i] - tt * std::log(n));
+      return sum / (tt * p_.beta);
+    }
+    if (name == "approx_error" && p_.algorithm == PolyAlgorithm::Polynomial) {
+      RowMat exact;
+      attention(x, PolyAlgorithm::Auto, exact, nullptr);
+      attention(x, PolyAlgorithm::Polynomial, tmp_, nullptr);
+      return (tmp_ - exact).cwiseAbs().maxCoeff();
+    }
+    if (task() && (name == "task_accuracy" || name == "task_margin")) {
+      const Index N = block_, D = shape_.d;
+      int correct = 0;
+      double margin = std::numeric_limits<double>::infinity();
+      if (name == "task_margin") attention(x, p_.algorithm, tmp_, nullptr);
+      for (int k = 0; k < p_.task.instances; ++k) {
+        const RowMat xi = x.middleRows(k * N, N);
+        if (name == "task_margin") {
+          const PolyTaskReadout r =
+              poly_task_readout(p_.task, xi, RowMat(tmp_.middleRows(k * N, N)));
+          margin = std::min(margin, r.margin.minCoeff());
+          continue;
+        }
+        const Vec truth = poly_task_truth(p_.task, xi);
+        bool ok = true;
+        for (Index i = 0; i < N; ++i)
+          if (truth[i] >= 0 && std::lround(xi(i, D - 1)) != std::lround(truth[i])) ok = false;
+        correct += ok;
+      }
+      return name == "task_margin" ? margin : double(correct) / p_.task.instances;
+    }
+    return Model::observable(name, t, s);
+  }
+
+  void initialize(State& s) override {
+    if (task()) poly_task_encode(p_.task, seed_, s.x());
+  }
+
+  // Att(x) with algorithm a, block by block (task instances are independent sequences).
+  void attention(CMatMap x, PolyAlgorithm a, RowMat& out, Vec* logz) {
+    const int t = p_.h.t;
+    const Index n = x.rows(), blocks = n / block_;
+    const Index dv = wv_[t > 1 ? 1 : 0].rows();
+    out.resize(n, dv);
+    if (logz) logz->resize(n);
+    PolyInput in;
+    in.beta = p_.beta;
+    in.q.resize(t);
+    in.v.resize(t);
+    RowMat ob;
+    Vec lb;
+    for (Index b = 0; b < blocks; ++b) {
+      const auto xb = x.middleRows(b * block_, block_);
+      for (int j = 0; j < t; ++j) {
+        in.q[j].noalias() = xb * wq_[j].transpose();
+        if (j > 0) in.v[j].noalias() = xb * wv_[j].transpose();
+      }
+      const bool need_lz = logz || p_.mean;
+      poly_attention(p_.h, a, in, ob, need_lz ? &lb : nullptr, p_.degree);
+      if (p_.mean) {  // USA: divide by n^{t-1} instead of Z
+        const double lnn = (t - 1) * std::log(double(block_));
+        for (Index i = 0; i < block_; ++i) ob.row(i) *= std::exp(lb[i] - lnn);
+      }
+      out.middleRows(b * block_, block_) = ob;
+      if (logz) logz->segment(b * block_, block_) = lb;
+    }
+  }
+
+ private:
+  bool task() const { return p_.task.kind != PolyTaskKind::None; }
+  bool energy_exists() const {
+    return !task() && p_.h.is_tensor() && p_.Q == "identity" && p_.V == "identity" && p_.beta > 0;
+  }
+  RowMat projection(const std::string& kind, const std::string& stream, Index D) const {
+    if (kind == "identity") return RowMat::Identity(D, D);
+    Rng rng = Rng::stream(seed_, stream);
+    RowMat w(D, D);
+    for (Index i = 0; i < D; ++i)
+      for (Index j = 0; j < D; ++j) w(i, j) = rng.normal() / std::sqrt(double(D));
+    return w;
+  }
+  void write_answers(State& s) {
+    const Index N = block_, D = shape_.d;
+    auto x = s.x();
+    for (int k = 0; k < p_.task.instances; ++k) {
+      const RowMat xi = x.middleRows(k * N, N);
+      const PolyTaskReadout r = poly_task_readout(p_.task, xi, RowMat(out_.middleRows(k * N, N)));
+      for (Index i = 0; i < N; ++i) x(k * N + i, D - 1) = r.answer[i];
+    }
+  }
+
+  PolyParams p_;
+  std::uint64_t seed_;
+  Index block_ = 0;
+  std::vector<RowMat> wq_, wv_;
+  RowMat out_, tmp_;
+};
+
+ModelFactory read_poly_attention(Section& m, const TokensSpec& tokens) {
+  PolyParams p;
+  const std::string task = m.choice("task", {"none", "function_composition", "match3"}, "none");
+  if (task != "none") {
+    PolyTaskSpec& ts = p.task;
+    ts.kind = task == "match3" ? PolyTaskKind::Match3 : PolyTaskKind::FunctionComposition;
+    ts.mechanism = m.choice("mechanism", {"tree", "strassen", "tensor"},
+                            task == "match3" ? "tensor" : "tree");
+    if (ts.kind == PolyTaskKind::FunctionComposition) {
+      ts.r = static_cast<int>(m.positive_int("r", 2));
+      m.check(ts.r <= 8, "r", "must be <= 8 (got " + std::to_string(ts.r) + ")");
+      const int def_m[] = {0, 6, 5, 4, 3};
+      ts.m = static_cast<int>(m.positive_int("m", ts.r <= 4 ? def_m[ts.r] : 3));
+      m.check(ts.m >= 2 && ts.m <= 1000, "m", "must be in [2, 1000] (got " + std::to_string(ts.m) + ")");
+    } else {
+      ts.length = static_cast<int>(m.positive_int("length", 6));
+      if (ts.mechanism == "tensor") {
+        ts.modulus = static_cast<int>(m.positive_int("modulus", 7));
+        m.check(ts.modulus >= 3, "modulus", "must be >= 3");
+      } else {
+        ts.range = static_cast<int>(m.positive_int("range", 4));
+      }
+    }
+    const std::string why = poly_task_unsupported(ts);
+    if (!why.empty()) m.fail("mechanism", why);
+    ts.instances = static_cast<int>(m.positive_int("instances", 20));
+    ts.lambda = m.positive("lambda", poly_task_default_lambda(ts));
+    m.check(!m.has("h"), "h", "is set by the task and mechanism (here " +
+                                  poly_task_polynomial(ts).str() + "); remove it");
+    p.h = poly_task_polynomial(ts);
+    const Index N = poly_task_tokens(ts), D = poly_task_dim(ts);
+    if (tokens.n != ts.instances * N || tokens.d != D)
+      m.fail("task", "task \"" + task + "\" (" + ts.mechanism + ") with " +
+                         std::to_string(ts.instances) + " instances of " + std::to_string(N) +
+                         " tokens needs tokens.n = " + std::to_string(ts.instances * N) +
+                         " and tokens.d = " + std::to_string(D) + " (got n = " +
+                         std::to_string(tokens.n) + ", d = " + std::to_string(tokens.d) +
+                         "); the model writes the token encodings itself (tokens.init is ignored)");
+    if (tokens.space != Space::Euclidean)
+      m.fail("task", "task tokens are feature vectors: use tokens.space = \"euclidean\"");
+    p.layers = true;
+  } else {
+    const std::string text = m.string("h");
+    try {
+      p.h = parse_polynomial(text);
+    } catch (const PolyParseError& e) {
+      m.fail("h", "invalid attention polynomial \"" + text + "\"" +
+                      (e.column ? " at character " + std::to_string(e.column) : std::string()) +
+                      ": " + e.message);
+    }
+    p.Q = m.choice("Q", {"identity", "random"}, "identity");
+    p.V = m.choice("V", {"identity", "random"}, "identity");
+    p.layers = m.choice("mode", {"flow", "layers"}, "flow") == "layers";
+    p.mean = m.choice("normalization", {"softmax", "mean"}, "softmax") == "mean";
+  }
+  p.beta = m.real("beta", 1.0);
+  if (p.beta < 0) m.fail("beta", "must be >= 0");
+  const std::string algo =
+      m.choice("algorithm", {"auto", "naive", "strassen", "tree", "polynomial"}, "auto");
+  p.algorithm = parse_poly_algorithm(algo);
+  const std::string why = poly_algorithm_unsupported(p.h, p.algorithm);
+  if (!why.empty()) m.fail("algorithm", why);
+  if (p.algorithm == PolyAlgorithm::Auto) p.algorithm = auto_poly_algorithm(p.h);
+  if (p.algorithm == PolyAlgorithm::Polynomial) {
+    p.degree = static_cast<int>(m.positive_int("degree", 4));
+    m.check(p.degree <= 12, "degree", "must be <= 12");
+  }
+  return [p](const BuildContext& c) {
+    return std::make_unique<PolyAttentionModel>(c.shape, c.space, p, c.seed);
+  };
+}
+
+const bool registered = ModelRegistry::add(
+    {"poly_attention",
+     "poly-attention over an attention polynomial h (tensor, Strassen, tree); flow or layers; "
+     "polyadic tasks",
+     false, &read_poly_attention});
+
+}  // namespace
+}  // namespace attnflow
