@@ -5,7 +5,7 @@ BUILD ?= build
 JOBS  ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all setup configure build demo test clean
+.PHONY: all setup configure build demo test sanitize-build clean
 
 all: build
 
@@ -21,8 +21,16 @@ build: configure
 demo: build
 	bash scripts/demo.sh $(BUILD)
 
-test: build
+# A second build with clang, AddressSanitizer + UBSan and libFuzzer instrumentation: the test
+# suite runs its unit tests, the broken-scenario corpus and a bounded fuzzing session on it.
+ASAN_BUILD ?= $(BUILD)-asan
+sanitize-build: setup
+	CC=clang CXX=clang++ cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DATTNFLOW_SANITIZE=ON -DATTNFLOW_FUZZ=ON -DATTNFLOW_WITH_VTK=OFF
+	cmake --build $(ASAN_BUILD) -j$(JOBS) --target attnflow attnflow_tests fuzz_scenario
+
+test: build sanitize-build
 	cd $(BUILD) && ctest --output-on-failure --no-tests=error -j$(JOBS)
 
 clean:
-	rm -rf $(BUILD) out
+	rm -rf $(BUILD) $(ASAN_BUILD) out

@@ -2,7 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <limits>
 #include <sstream>
+
+#include "analysis/compare.hpp"
+#include "analysis/ellipticity.hpp"
 
 namespace attnflow {
 
@@ -49,6 +55,115 @@ std::string fmt(double v) {
   return os.str();
 }
 
+// A fresh in-memory run of a scenario (its own text, or another file) with overrides.
+struct Rerun {
+  RunSummary sum;
+  Series series;
+  RowMat x0, x1;
+};
+
+Rerun rerun(const Scenario& sc, const std::string& text, const std::string& name,
+            const std::vector<std::string>& extra) {
+  // The command line's --set values apply to reruns too; the claim's own overrides win.
+  std::vector<std::string> overrides = sc.overrides;
+  overrides.insert(overrides.end(), extra.begin(), extra.end());
+  const Scenario s2 = load_scenario_text(text, name, overrides);
+  Simulation sim(s2);
+  Rerun r;
+  r.x0 = sim.state().x();
+  RunOptions opt;
+  opt.write = false;
+  r.sum = sim.run(opt);
+  r.series = sim.series();
+  r.x1 = sim.state().x();
+  return r;
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError(path + ": cannot open scenario file");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+double drift_of(const std::vector<double>& y, bool relative) {
+  double m = 0;
+  for (double v : y) m = std::max(m, std::abs(v - y.front()));
+  return relative && y.front() != 0 ? m / std::abs(y.front()) : m;
+}
+
+// Measured value of the claims that rerun scenarios; fills detail.
+double rerun_claim(const ClaimSpec& c, const Scenario& sc, std::string& detail, bool& extra_ok) {
+  extra_ok = true;
+  std::ostringstream os;
+  if (c.kind == "drift_order") {
+    std::ostringstream dt2;
+    dt2.precision(17);
+    dt2 << "integrator.dt=" << sc.integrator.dt / 2;
+    const Rerun a = rerun(sc, sc.source_text, sc.path, {});
+    const Rerun b = rerun(sc, sc.source_text, sc.path, {dt2.str()});
+    const double da = drift_of(a.series.values.at(c.observable), c.relative);
+    const double db = drift_of(b.series.values.at(c.observable), c.relative);
+    os << "drift " << da << " (dt) vs " << db << " (dt/2): order";
+    detail = os.str();
+    return std::log2(da / db);
+  }
+  if (c.kind == "ellipticity") {
+    std::vector<std::string> kinds = c.integrators;
+    if (kinds.empty()) kinds.push_back(sc.integrator.kind);
+    double worst = 0;
+    for (const auto& k : kinds) {
+      const Rerun r = rerun(sc, sc.source_text, sc.path, {"integrator.kind=\"" + k + "\""});
+      const double v = c.metric == "mahalanobis"
+                           ? mahalanobis_residual(r.x0, r.x1)
+                           : linear_image_residual(r.x0, r.x1, c.metric == "affine_image");
+      os << k << " " << v << "; ";
+      worst = std::max(worst, v);
+    }
+    os << c.metric << " residual (max over " << kinds.size() << ")";
+    detail = os.str();
+    return worst;
+  }
+  // compare_runs: hitting times of this scenario vs `against`, paired by seed.
+  namespace fs = std::filesystem;
+  fs::path other(c.against);
+  if (other.is_relative()) other = fs::path(sc.path).parent_path() / other;
+  const std::string other_text = read_text(other.string());
+  std::vector<std::int64_t> seeds = c.seeds;
+  if (seeds.empty()) seeds.push_back(static_cast<std::int64_t>(sc.run.seed));
+  double sum_a = 0, sum_b = 0;
+  std::int64_t wins = 0;
+  bool budget = true;
+  for (auto seed : seeds) {
+    const std::vector<std::string> ov = {"run.seed=" + std::to_string(seed)};
+    const Rerun a = rerun(sc, sc.source_text, sc.path, ov);
+    const Rerun b = rerun(sc, other_text, other.string(), ov);
+    auto hit = [&](const Rerun& r) {
+      auto it = r.series.values.find(c.observable);
+      if (it == r.series.values.end())
+        throw ConfigError(c.where.str() + ": observable '" + c.observable + "' not recorded by " +
+                          other.string());
+      return sustained_hitting_time(r.series.t, it->second, c.threshold, c.relative);
+    };
+    const double ta = hit(a), tb = hit(b);
+    sum_a += ta;
+    sum_b += tb;
+    wins += ta < tb;
+    if (a.sum.rhs_evals != b.sum.rhs_evals) budget = false;
+    os << "seed " << seed << ": " << ta << " vs " << tb << " (" << a.sum.rhs_evals << " vs "
+       << b.sum.rhs_evals << " RHS); ";
+  }
+  const std::int64_t need = c.min_wins >= 0 ? c.min_wins : static_cast<std::int64_t>(seeds.size());
+  extra_ok = wins >= need && (!c.equal_budget || budget);
+  os << wins << "/" << seeds.size() << " wins (need " << need << ")";
+  if (c.equal_budget) os << (budget ? ", equal RHS budget" : ", UNEQUAL RHS budget");
+  os << "; reduction of the mean hitting time";
+  detail = os.str();
+  if (!std::isfinite(sum_a) || !std::isfinite(sum_b)) return -std::numeric_limits<double>::infinity();
+  return 1 - sum_a / sum_b;
+}
+
 }  // namespace
 
 ClaimResult evaluate_claim(const ClaimSpec& c, const Scenario& sc, const Series& s) {
@@ -68,12 +183,33 @@ ClaimResult evaluate_claim(const ClaimSpec& c, const Scenario& sc, const Series&
     idx.push_back(i);
   }
   std::string where = c.t_from >= 0 ? " on [" + fmt(c.t_from) + ", " + fmt(c.t_to) + "]" : "";
-  if (t.size() < (c.kind == "rate" ? 2u : 1u)) {
+  if (t.size() < (c.kind == "rate" || c.kind == "power_rate" ? 2u : 1u)) {
     r.detail = c.label + where + ": not enough frames in the window (" + std::to_string(t.size()) + ")";
     return r;
   }
   double m = 0;
-  if (c.kind == "rate") {
+  bool extra_ok = true;
+  if (c.kind == "drift_order" || c.kind == "ellipticity" || c.kind == "compare_runs") {
+    std::string d;
+    try {
+      m = rerun_claim(c, sc, d, extra_ok);
+    } catch (const std::exception& e) {
+      r.detail = c.label + ": " + e.what();
+      return r;
+    }
+    where = ": " + d;
+  } else if (c.kind == "power_rate") {
+    try {
+      m = fit_rate(t, y, -1, -1, true).rate;
+    } catch (const std::exception& e) {
+      r.detail = c.label + where + ": " + e.what();
+      return r;
+    }
+  } else if (c.kind == "hitting_time") {
+    m = sustained_hitting_time(t, y, c.threshold, c.relative);
+  } else if (c.kind == "drift") {
+    m = drift_of(y, c.relative);
+  } else if (c.kind == "rate") {
     for (double v : y)
       if (!(v > 0)) {
         r.detail = c.label + where + ": observable is not positive, no exponential rate";
@@ -131,7 +267,7 @@ ClaimResult evaluate_claim(const ClaimSpec& c, const Scenario& sc, const Series&
     ok = ok && m <= c.at_most;
     expect += (expect.empty() ? "<= " : ", <= ") + fmt(c.at_most);
   }
-  r.pass = ok && std::isfinite(m);
+  r.pass = ok && extra_ok && std::isfinite(m);
   r.detail = c.label + where + " = " + fmt(m) + " (expected " + expect + ")";
   return r;
 }

@@ -14,6 +14,24 @@
 //                                                   gamma(t0) = 0 (compare with mean_inner)
 //                            <observable name>      another observable of the same run
 //
+//   kind = "power_rate"    fitted power-law exponent p of value ~ C t^-p over `window`
+//   kind = "hitting_time"  sustained hitting time of `threshold` (value/value(t0) when
+//                          relative = true, the default): first frame time after which every
+//                          frame stays below; +inf (fails) if never
+//   kind = "drift"         max over the window of |value - value(t0)| (/|value(t0)| if relative)
+//   kind = "drift_order"   reruns the scenario with dt and dt/2; log2 of the ratio of the
+//                          drifts of the observable (4 for H_N conservation with rk4)
+//   kind = "compare_runs"  reruns this scenario and `against` (another scenario file, path
+//                          relative to this one) for each of `seeds`; measured = 1 - mean
+//                          hitting time here / mean hitting time there (threshold, relative);
+//                          also needs `min_wins` (default: all) paired wins and, unless
+//                          equal_budget = false, equal RHS-evaluation counts
+//   kind = "ellipticity"   reruns the scenario (for each of `integrators`, default its own)
+//                          and measures the residual `metric` = linear_image | affine_image |
+//                          mahalanobis between initial and final positions
+//                          (analysis/ellipticity.hpp); `observable` must still name a
+//                          recorded observable (the scenario loader requires it)
+//
 // Comparison (all but monotone): equals = x with rel_tol / abs_tol, at_least = x, at_most = x.
 #include <string>
 #include <vector>

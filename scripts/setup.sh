@@ -7,6 +7,7 @@ PKGS=(
   libboost-dev libeigen3-dev libhdf5-dev doctest-dev libtomlplusplus-dev libcli11-dev
   libvtk9-dev libwebp-dev libx11-dev xvfb xauth
   python3 python3-numpy python3-h5py
+  clang libclang-rt-14-dev libomp-dev
 )
 missing=()
 for p in "${PKGS[@]}"; do

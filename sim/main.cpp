@@ -4,6 +4,7 @@
 //   attnflow run --resume RUN.h5
 //   attnflow check SCENARIO.toml... [--set key=value]...
 //   attnflow validate SCENARIO.toml...
+//   attnflow analyze RUN.h5 [...]
 //   attnflow render RUN.h5 [...]
 //
 // Exit codes: 0 ok; 1 a claim failed; 2 invalid input; 3 numerical failure; 4 I/O failure;
@@ -26,10 +27,7 @@
 #ifdef ATTNFLOW_HAVE_VIZ
 #include "viz/render.hpp"
 #endif
-#if __has_include("analysis/analyze.hpp")
 #include "analysis/analyze.hpp"
-#define ATTNFLOW_HAVE_ANALYZE 1
-#endif
 
 using namespace attnflow;
 
@@ -128,10 +126,8 @@ int main(int argc, char** argv) {
   if (argc >= 2 && std::string(argv[1]) == "render")
     return attnflow::viz::render_main(std::vector<std::string>(argv + 2, argv + argc));
 #endif
-#ifdef ATTNFLOW_HAVE_ANALYZE
   if (argc >= 2 && std::string(argv[1]) == "analyze")
     return attnflow::analyze_main(std::vector<std::string>(argv + 2, argv + argc));
-#endif
   CLI::App app{"attnflow: transformer tokens as particles, attention as a mean-field flow"};
   app.set_version_flag("--version", std::string("attnflow ") + ATTNFLOW_VERSION);
   app.require_subcommand(1);
@@ -157,9 +153,7 @@ int main(int argc, char** argv) {
   val->add_option("scenarios", val_paths, "scenario files")->required();
   val->add_option("--set", common.sets, "override a scenario key");
 
-#ifdef ATTNFLOW_HAVE_ANALYZE
   app.add_subcommand("analyze", "metrics, fitted rates and comparisons of runs")->allow_extras();
-#endif
   auto* list = app.add_subcommand("list", "list registered models and integrators");
 #ifdef ATTNFLOW_HAVE_VIZ
   app.add_subcommand("render", "render a run to PNG frames, animations and plots (VTK)")

@@ -52,11 +52,11 @@ PolyAlgorithm auto_poly_algorithm(const Polynomial& h) {
 
 std::string poly_algorithm_unsupported(const Polynomial& h, PolyAlgorithm a) {
   if (a == PolyAlgorithm::Tree && !h.is_forest())
-    return "algorithm \"tree\" needs a tree polynomial (degree 2, graph without cycles); h = " +
+    return "\"tree\" needs a tree polynomial (degree 2, graph without cycles); h = " +
            h.str() + (h.degree() > 2 ? " has degree " + std::to_string(h.degree())
                                      : std::string(" has a cycle"));
   if (a == PolyAlgorithm::Cycle && !h.is_cycle())
-    return "algorithm \"strassen\" needs h to be one cycle through all variables (t >= 3), e.g. "
+    return "\"strassen\" needs h to be one cycle through all variables (t >= 3), e.g. "
            "x1*x2 + x2*x3 + x3*x1; h = " + h.str() + " is not";
   return {};
 }
@@ -196,7 +196,7 @@ void poly_naive(const Polynomial& h, const PolyInput& in, RowMat& out, Vec* logz
 // ------------------------------------------------------------------------------------------
 void poly_tree(const Polynomial& h, const PolyInput& in, RowMat& out, Vec* logz) {
   check_input(h, in);
-  if (!h.is_forest()) throw Error(poly_algorithm_unsupported(h, PolyAlgorithm::Tree));
+  if (!h.is_forest()) throw Error("poly-attention algorithm " + poly_algorithm_unsupported(h, PolyAlgorithm::Tree));
   const int t = h.t;
   const Index n = in.q[0].rows(), dv = in.v[1].cols();
   std::vector<std::vector<int>> adj(t);
@@ -277,7 +277,7 @@ void gemm_rows(const RowMat& a, const RowMat& b, RowMat& dst) {
 
 void poly_cycle(const Polynomial& h, const PolyInput& in, RowMat& out, Vec* logz) {
   check_input(h, in);
-  if (!h.is_cycle()) throw Error(poly_algorithm_unsupported(h, PolyAlgorithm::Cycle));
+  if (!h.is_cycle()) throw Error("poly-attention algorithm " + poly_algorithm_unsupported(h, PolyAlgorithm::Cycle));
   const std::vector<int> ord = h.cycle_order();
   const int t = h.t;
   const Index n = in.q[0].rows(), dv = in.v[1].cols();

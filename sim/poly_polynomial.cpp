@@ -81,7 +81,8 @@ std::string Polynomial::str() const {
     if (i) s += " + ";
     for (std::size_t j = 0; j < monos[i].size(); ++j) {
       if (j) s += "*";
-      s += "x" + std::to_string(monos[i][j] + 1);
+      s += 'x';
+      s += std::to_string(monos[i][j] + 1);
     }
   }
   return s;
@@ -129,9 +130,11 @@ Polynomial parse_polynomial(const std::string& text) {
       if (j - i > 3) throw fail(i, "variable number too large");
       const int v = std::stoi(text.substr(i, j - i));
       if (v < 1) throw fail(i, "variables are numbered from 1 (x1 is the query variable)");
-      if (std::find(mono.begin(), mono.end(), v - 1) != mono.end())
-        throw fail(i - 1, "x" + std::to_string(v) +
-                              " appears twice in one monomial: h must be multilinear");
+      if (std::find(mono.begin(), mono.end(), v - 1) != mono.end()) {
+        std::string name(1, 'x');
+        name += std::to_string(v);
+        throw fail(i - 1, name + " appears twice in one monomial: h must be multilinear");
+      }
       mono.push_back(v - 1);
       i = j;
       skip();

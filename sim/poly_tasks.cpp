@@ -36,12 +36,13 @@ std::string poly_task_unsupported(const PolyTaskSpec& t) {
   if (t.kind == PolyTaskKind::FunctionComposition) {
     if (t.mechanism == "tree") return {};
     if (t.r != 2)
-      return "mechanism \"" + t.mechanism + "\" does r = 2 (2-fold composition) only; " +
+      return "\"" + t.mechanism + "\" does r = 2 (2-fold composition) only; " +
              "r-fold composition for r >= 3 needs tree-attention (paper Theorem 3.3)";
     return {};
   }
   if (t.kind == PolyTaskKind::Match3 && t.mechanism == "tree")
-    return "match3 needs mechanism \"tensor\" (mod M) or \"strassen\" (integers)";
+    return "\"tree\" cannot do match3 (degree-2 forests have no 3-way interaction): use "
+           "\"tensor\" (mod M) or \"strassen\" (integers)";
   return {};
 }
 

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -106,10 +107,27 @@ void read_run(Section s, Scenario& sc, const std::string& stem) {
   s.finish();
 }
 
+// The state must fit in memory (ATTNFLOW_MAX_STATE_BYTES, default: the machine's RAM).
+void check_size(Section& s, const TokensSpec& t) {
+  double limit = 0;
+  if (const char* env = std::getenv("ATTNFLOW_MAX_STATE_BYTES")) limit = std::atof(env);
+  if (!(limit > 0))
+    limit = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * static_cast<double>(::sysconf(_SC_PAGESIZE));
+  // Positions, possible momenta and a few integrator stages: ~ 8 copies of N x d doubles.
+  const double need = 8.0 * 8.0 * static_cast<double>(t.n) * static_cast<double>(t.d);
+  if (need > limit) {
+    std::ostringstream os;
+    os << "is too large: N = " << t.n << ", d = " << t.d << " needs about " << need / 1e9
+       << " GB for the state and integrator stages (limit " << limit / 1e9 << " GB)";
+    s.fail("n", os.str());
+  }
+}
+
 void read_tokens(Section s, Scenario& sc, const fs::path& base) {
   auto& t = sc.tokens;
   t.n = s.positive_int("n");
   t.d = s.positive_int("d");
+  check_size(s, t);
   t.space = s.choice("space", {"euclidean", "sphere"}, "euclidean") == "sphere" ? Space::Sphere
                                                                                  : Space::Euclidean;
   t.init = s.choice("init", {"gaussian", "uniform_sphere", "elliptical_t", "orthogonal", "clusters",
@@ -232,7 +250,7 @@ ClaimSpec read_claim(Section s) {
   c.kind = s.choice("kind", {"rate", "final", "monotone", "max_residual", "min", "max",
                              "power_rate", "hitting_time", "drift", "drift_order",
                              "compare_runs", "ellipticity"});
-  c.observable = s.string("observable");
+  c.observable = c.kind == "ellipticity" ? s.string("observable", "") : s.string("observable");
   c.label = s.string("label", c.kind + "(" + c.observable + ")");
   if (s.has("window")) {
     auto w = s.reals("window");
@@ -294,6 +312,7 @@ Scenario load(TomlDoc& doc, const std::string& source_text,
               const std::vector<std::string>& overrides) {
   for (const auto& ov : overrides) apply_override(doc, ov);
   Scenario sc;
+  sc.overrides = overrides;
   sc.path = doc.path;
   sc.source_text = source_text;
   const fs::path base = fs::path(doc.path).has_parent_path() ? fs::path(doc.path).parent_path()
@@ -363,7 +382,7 @@ Scenario load(TomlDoc& doc, const std::string& source_text,
         return std::find(sc.observe.quantities.begin(), sc.observe.quantities.end(), q) !=
                sc.observe.quantities.end();
       };
-      if (!has(c.observable))
+      if (!c.observable.empty() && !has(c.observable))
         throw ConfigError(c.where.str() + ": claim observable '" + c.observable +
                           "' must be listed in observe.quantities");
     }

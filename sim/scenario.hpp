@@ -19,6 +19,7 @@ namespace attnflow {
 struct Scenario {
   std::string path;           // scenario file as given
   std::string source_text;    // original file contents
+  std::vector<std::string> overrides;  // --set key=value, applied on top of source_text
   std::string resolved_toml;  // every key with its effective value
   toml::table resolved;
   RunSpec run;

@@ -97,5 +97,6 @@ class Section {
 std::size_t edit_distance(std::string_view a, std::string_view b);
 std::string suggestion(std::string_view key, const std::vector<std::string>& candidates);
 std::string type_name(const toml::node& n);
+double number_of(const toml::node& n);  // integer or float node
 
 }  // namespace attnflow

@@ -350,7 +350,7 @@ class KuramotoModel : public Model {
     if (want_coherence_) {
       const double* sn = sin_.data();
       const double* cs = cos_.data();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= 2048)
       for (Index i = 0; i < n; ++i) {
         double* row = coh_.data() + i * n;
         for (Index j = 0; j < n; ++j) row[j] += cs[i] * cs[j] + sn[i] * sn[j];
@@ -374,7 +374,7 @@ class KuramotoModel : public Model {
       return static_cast<double>(count) / static_cast<double>(n);
     }
     std::vector<char> lk(static_cast<std::size_t>(n));
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= 2048)
     for (Index i = 0; i < n; ++i) {
       double a = 0, b = 0;
       for (Index j = 0; j < n; ++j) {
@@ -401,7 +401,7 @@ class KuramotoModel : public Model {
     const double nn = static_cast<double>(n);
     if (p_.rule == Rule::Uniform) return -0.5 * p_.K * (C * C + S * S) / nn - lin;
     std::vector<double> rowsum(static_cast<std::size_t>(n));
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= 2048)
     for (Index i = 0; i < n; ++i) {
       double a = 0;
       for (Index j = 0; j < n; ++j) a += coupling_J(i, j) * (cos_[i] * cos_[j] + sin_[i] * sin_[j]);
@@ -434,7 +434,7 @@ class KuramotoModel : public Model {
       std::vector<double> wt(n), ws(n), ss(n);
       RowMat& m = coh_pos_;
       m.resize(n, n);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= 2048)
       for (Index i = 0; i < n; ++i) {
         double a = 0, b = 0, c2 = 0;
         for (Index j = 0; j < n; ++j) {

@@ -235,7 +235,7 @@ ModelFactory read_poly_attention(Section& m, const TokensSpec& tokens) {
     p.h = poly_task_polynomial(ts);
     const Index N = poly_task_tokens(ts), D = poly_task_dim(ts);
     if (tokens.n != ts.instances * N || tokens.d != D)
-      m.fail("task", "task \"" + task + "\" (" + ts.mechanism + ") with " +
+      m.fail("task", "= \"" + task + "\" (" + ts.mechanism + ") with " +
                          std::to_string(ts.instances) + " instances of " + std::to_string(N) +
                          " tokens needs tokens.n = " + std::to_string(ts.instances * N) +
                          " and tokens.d = " + std::to_string(D) + " (got n = " +
@@ -249,8 +249,8 @@ ModelFactory read_poly_attention(Section& m, const TokensSpec& tokens) {
     try {
       p.h = parse_polynomial(text);
     } catch (const PolyParseError& e) {
-      m.fail("h", "invalid attention polynomial \"" + text + "\"" +
-                      (e.column ? " at character " + std::to_string(e.column) : std::string()) +
+      m.fail("h", "= \"" + text + "\" is not a valid attention polynomial" +
+                      (e.column ? " (character " + std::to_string(e.column) + ")" : std::string()) +
                       ": " + e.message);
     }
     p.Q = m.choice("Q", {"identity", "random"}, "identity");

@@ -1,3 +1,7 @@
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
 #include <doctest/doctest.h>
 
 #include "sim/init.hpp"
@@ -134,4 +138,28 @@ TEST_CASE("uniform_sphere and hemisphere tokens lie on the sphere, hemisphere on
   const State s = initial_state(sc);
   CHECK((s.x().rowwise().norm().array() - 1).abs().maxCoeff() < 1e-15);
   CHECK(s.x().col(0).minCoeff() > std::cos(0.5));
+}
+
+TEST_CASE("regression (fuzz): a large integer where a float is expected is read as a number") {
+  // toml++ refuses value<double>() for integers a double cannot hold exactly; this crashed with
+  // std::bad_optional_access before (tests/fuzz/regressions/large_integer_as_float.toml).
+  const Scenario sc = test::scenario(kBase, {"integrator.t_end=128472640247326626"});
+  CHECK(sc.integrator.t_end == doctest::Approx(1.2847264024732662e17));
+}
+
+TEST_CASE("every fuzz regression input loads or is rejected as invalid input") {
+  namespace fs = std::filesystem;
+  int n = 0;
+  for (const auto& e : fs::directory_iterator(fs::path(ATTNFLOW_SOURCE_DIR) / "tests/fuzz/regressions")) {
+    std::ifstream in(e.path());
+    std::stringstream ss;
+    ss << in.rdbuf();
+    CAPTURE(e.path().string());
+    try {
+      test::scenario(ss.str(), {"run.output=/tmp/attnflow-fuzz-out/run.h5"});
+    } catch (const ConfigError&) {
+    }
+    ++n;
+  }
+  CHECK(n >= 1);
 }
