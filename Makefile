@@ -25,7 +25,7 @@ demo: build
 # suite runs its unit tests, the broken-scenario corpus and a bounded fuzzing session on it.
 ASAN_BUILD ?= $(BUILD)-asan
 sanitize-build: setup
-	CC=clang CXX=clang++ cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	CC=clang CXX=clang++ cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Sanitize \
 	  -DATTNFLOW_SANITIZE=ON -DATTNFLOW_FUZZ=ON -DATTNFLOW_WITH_VTK=OFF
 	cmake --build $(ASAN_BUILD) -j$(JOBS) --target attnflow attnflow_tests fuzz_scenario
 

@@ -21,7 +21,9 @@ case $what in
     while IFS= read -r name; do
       [[ -z "$name" ]] && continue
       n=$((n + 1))
-      if ! out=$("$tests" --test-case="$name" 2>&1); then
+      # doctest filters split at commas: escape them, and check that exactly one case ran.
+      if ! out=$("$tests" --test-case="${name//,/\\,}" 2>&1) ||
+         ! grep -Eq 'test cases: +1 \| +1 passed' <<<"$out"; then
         echo "FAIL under sanitizers: $name"
         echo "$out" | tail -30
         fails=$((fails + 1))

@@ -17,7 +17,8 @@ using namespace attnflow;
 namespace {
 
 std::unique_ptr<Model> build(const std::string& text, Index n, Index d, std::uint64_t seed = 1) {
-  const Scenario sc = test::scenario(text);
+  // n and d go through validation, so matrices of the wrong size are rejected, not misused.
+  const Scenario sc = test::scenario(text, {"tokens.n=" + std::to_string(n), "tokens.d=" + std::to_string(d)});
   return sc.make_model(BuildContext{Shape{n, d, sc.shape().momentum}, Space::Euclidean, seed});
 }
 
@@ -206,7 +207,7 @@ TEST_CASE("the accelerated softmax RHS is bit-identical for 1 and 2 threads") {
 }
 
 TEST_CASE("the accelerated softmax RHS keeps O(N d) memory (two streaming passes, no N x N)") {
-  const Index n = 20000, d = 2;  // an N x N double matrix would be 3.2 GB
+  const Index n = 20000, d = 3;  // an N x N double matrix would be 3.2 GB
   auto m = build(softmax_text("density", "attention"), n, d);
   const State s = random_state(n, d, 4, 0.3, 0.3);
   State ds(s.shape);
