@@ -13,6 +13,7 @@
 
 #include "analysis/compare.hpp"
 #include "analysis/ellipticity.hpp"
+#include "analysis/ssa_oneshot.hpp"
 #include "sim/error.hpp"
 #include "sim/state.hpp"
 
@@ -28,7 +29,9 @@ struct Options {
 
 const char* kUsage =
     "usage: attnflow analyze RUN.h5 [RUN2.h5 ...] [--observable NAME]... [--window T0 T1]\n"
-    "                        [--threshold X]... [--absolute] [--ellipticity] [--write-fits]\n";
+    "                        [--threshold X]... [--absolute] [--ellipticity] [--write-fits]\n"
+    "       attnflow analyze RUN.h5 --ssa [--heads H] [--init default|figure|osn] [--frame K]\n"
+    "                        [--seed S] [--write-matrices]   (one-shot SSA analysis)\n";
 
 struct H5File {
   hid_t id = -1;
@@ -300,6 +303,8 @@ void print(const Options& o, const std::vector<RunResult>& runs) {
 
 int analyze_main(const std::vector<std::string>& args) {
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  for (const auto& a : args)
+    if (a == "--ssa") return ssa_oneshot_main(args);
   for (const auto& a : args)
     if (a == "-h" || a == "--help") {
       std::cout << kUsage;

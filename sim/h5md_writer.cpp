@@ -165,6 +165,18 @@ H5mdWriter::H5mdWriter(const std::string& path, const Scenario& sc,
   attr_ints<long long>(box, "dimension", {static_cast<long long>(d)});
   attr_strings(box, "boundary", std::vector<std::string>(static_cast<std::size_t>(d), "none"));
   H5Gclose(box);
+  {
+    // H5MD `id`: time-independent token index (a per-token array in the ParaView sidecar).
+    hsize_t len = static_cast<hsize_t>(n);
+    std::vector<long long> ids(static_cast<std::size_t>(n));
+    for (Index i = 0; i < n; ++i) ids[static_cast<std::size_t>(i)] = i;
+    hid_t sp = H5Screate_simple(1, &len, nullptr);
+    hid_t ds = H5Dcreate2(tokens, "id", H5T_STD_I64LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    check_id(ds, "create /particles/tokens/id", path);
+    H5Dwrite(ds, H5T_NATIVE_LLONG, H5S_ALL, H5S_ALL, H5P_DEFAULT, ids.data());
+    H5Dclose(ds);
+    H5Sclose(sp);
+  }
   hid_t posg = group(tokens, "position");
   step_ = create_series(posg, "step", H5T_STD_I64LE, {}, path);
   time_ = create_series(posg, "time", H5T_IEEE_F64LE, {}, path);
@@ -314,7 +326,26 @@ void H5mdWriter::write_sidecar() {
       << "      <DataItem Dimensions=\"" << T << " " << n
       << " 3\" NumberType=\"Float\" Precision=\"8\" Format=\"HDF\">" << h5name
       << ":/particles/tokens_view/position/value</DataItem>\n"
-      << "     </DataItem>\n    </Geometry>\n   </Grid>\n";
+      << "     </DataItem>\n    </Geometry>\n"
+      << "    <Attribute Name=\"token_id\" AttributeType=\"Scalar\" Center=\"Node\">\n"
+      << "     <DataItem Dimensions=\"" << n << "\" NumberType=\"Int\" Precision=\"8\" Format=\"HDF\">"
+      << h5name << ":/particles/tokens/id</DataItem>\n    </Attribute>\n";
+    if (phase_ >= 0)
+      x << "    <Attribute Name=\"phase\" AttributeType=\"Scalar\" Center=\"Node\">\n"
+        << "     <DataItem ItemType=\"HyperSlab\" Dimensions=\"1 " << n << "\" Type=\"HyperSlab\">\n"
+        << "      <DataItem Dimensions=\"3 2\" Format=\"XML\">" << k << " 0 1 1 1 " << n << "</DataItem>\n"
+        << "      <DataItem Dimensions=\"" << T << " " << n
+        << "\" NumberType=\"Float\" Precision=\"8\" Format=\"HDF\">" << h5name
+        << ":/particles/tokens/phase/value</DataItem>\n     </DataItem>\n    </Attribute>\n";
+    if (mom_ >= 0 && shape_.d == 3)
+      x << "    <Attribute Name=\"momentum\" AttributeType=\"Vector\" Center=\"Node\">\n"
+        << "     <DataItem ItemType=\"HyperSlab\" Dimensions=\"1 " << n << " 3\" Type=\"HyperSlab\">\n"
+        << "      <DataItem Dimensions=\"3 3\" Format=\"XML\">" << k << " 0 0 1 1 1 1 " << n
+        << " 3</DataItem>\n"
+        << "      <DataItem Dimensions=\"" << T << " " << n
+        << " 3\" NumberType=\"Float\" Precision=\"8\" Format=\"HDF\">" << h5name
+        << ":/particles/tokens/momentum/value</DataItem>\n     </DataItem>\n    </Attribute>\n";
+    x << "   </Grid>\n";
   }
   x << "  </Grid>\n </Domain>\n</Xdmf>\n";
   const std::string tmp = sidecar_ + ".tmp";

@@ -22,6 +22,9 @@
 //   lorentzian  gamma tan(pi (u - 1/2))       gaussian  sigma * N(0,1)
 //   uniform     width (u - 1/2)               quantiles F^{-1}((i + 1/2)/N) of `distribution`
 //   values      omega = [...]                 file      CSV, one value per row (N rows)
+//   projection  omega_i = <W, x_i>: token vectors x_i (N x token_dim) from token_path (CSV) or
+//               N(0, I) (stream "model.tokens"), W = [...] (token_dim) or "random" N(0, 1/token_dim)
+//               (stream "model.W") -- SSA's omega = W x for one head
 // Initial phases (initial_phases): uniform in [0, 2 pi) (stream "model.phases") | zero |
 // from_tokens (keep [tokens] init).
 //
@@ -81,6 +84,10 @@ struct KuramotoParams {
   std::string initial = "uniform";
   double average_from = 0.0;
   std::string frequencies, path;
+  // projection: omega = X W
+  Index token_dim = 0;
+  RowMat proj_tokens;  // N x token_dim, empty: drawn from the seed
+  Vec proj_W;          // token_dim, empty: drawn from the seed
 };
 
 // Inverse standard normal CDF: Acklam's rational approximation plus one Halley step (~1e-15).
@@ -528,9 +535,10 @@ ModelFactory read_kuramoto(Section& m, const TokensSpec& tokens) {
   if (p.pairs && n % 2) m.fail("pairs", "needs an even tokens.n (got " + std::to_string(n) + ")");
   p.center = m.real("center", 0.0);
   p.frequencies = m.choice("frequencies",
-                           {"lorentzian", "gaussian", "uniform", "quantiles", "values", "file"},
+                           {"lorentzian", "gaussian", "uniform", "quantiles", "values", "file",
+                            "projection"},
                            "lorentzian");
-  std::string law = p.frequencies;
+  std::string law = p.frequencies == "projection" ? "none" : p.frequencies;
   if (p.frequencies == "quantiles")
     law = m.choice("distribution", {"lorentzian", "gaussian", "uniform"}, "lorentzian");
   if (law == "lorentzian") p.law = Law::Lorentzian, p.scale = m.positive("gamma", 0.5);
@@ -555,6 +563,33 @@ ModelFactory read_kuramoto(Section& m, const TokensSpec& tokens) {
         m.fail("path", "row " + std::to_string(i + 1) + " of " + path + " must hold one frequency");
       given[i] = rows[i][0];
     }
+  } else if (p.frequencies == "projection") {
+    if (m.has("token_path")) {
+      const std::string path = resolve("token_path");
+      auto rows = read_csv_rows(path, m, "token_path");
+      if (static_cast<Index>(rows.size()) != n)
+        m.fail("token_path", "must have tokens.n = " + std::to_string(n) + " rows (got " +
+                                 std::to_string(rows.size()) + " in " + path + ")");
+      p.token_dim = static_cast<Index>(rows[0].size());
+      p.proj_tokens.resize(n, p.token_dim);
+      for (Index i = 0; i < n; ++i) {
+        if (static_cast<Index>(rows[i].size()) != p.token_dim)
+          m.fail("token_path", "row " + std::to_string(i + 1) + " of " + path + " must have " +
+                                   std::to_string(p.token_dim) + " columns like row 1");
+        for (Index j = 0; j < p.token_dim; ++j) p.proj_tokens(i, j) = rows[i][j];
+      }
+    } else {
+      p.token_dim = m.positive_int("token_dim", 16);
+    }
+    if (m.is_array("W")) {
+      auto w = m.reals("W");
+      if (static_cast<Index>(w.size()) != p.token_dim)
+        m.fail("W", "must have token_dim = " + std::to_string(p.token_dim) + " entries (got " +
+                        std::to_string(w.size()) + ")");
+      p.proj_W = Eigen::Map<Vec>(w.data(), p.token_dim);
+    } else {
+      m.choice("W", {"random"}, "random");
+    }
   }
   p.initial = m.choice("initial_phases", {"uniform", "zero", "from_tokens"}, "uniform");
   p.average_from = m.real("average_from", 0.0);
@@ -564,6 +599,21 @@ ModelFactory read_kuramoto(Section& m, const TokensSpec& tokens) {
     q.omega.resize(nn);
     if (q.frequencies == "values" || q.frequencies == "file") {
       q.omega = given;
+    } else if (q.frequencies == "projection") {
+      RowMat x = q.proj_tokens;
+      if (x.size() == 0) {
+        Rng rt = Rng::stream(c.seed, "model.tokens");
+        x.resize(nn, q.token_dim);
+        for (Index i = 0; i < nn; ++i)
+          for (Index j = 0; j < q.token_dim; ++j) x(i, j) = rt.normal();
+      }
+      Vec w = q.proj_W;
+      if (w.size() == 0) {
+        Rng rw = Rng::stream(c.seed, "model.W");
+        w.resize(q.token_dim);
+        for (Index j = 0; j < q.token_dim; ++j) w[j] = rw.normal() / std::sqrt(double(q.token_dim));
+      }
+      q.omega = x * w;
     } else if (q.frequencies == "quantiles") {
       for (Index i = 0; i < nn; ++i) {
         const double u = (static_cast<double>(i) + 0.5) / static_cast<double>(nn);

@@ -13,6 +13,7 @@ TEST is one of:
   exit_codes        --help/--version exit 0, bad options exit 2, a blow-up exits 3
   resume            a run interrupted (SIGINT, SIGKILL) and resumed equals an uninterrupted one
   determinism       same scenario and seed: bit-identical files across runs and thread counts
+  ssa_oneshot       `analyze --ssa` on a run's token cloud: table, matrices, errors
   bad_h5            malformed, truncated or foreign HDF5 inputs give exit 2 or 4, never a crash
 """
 import os
@@ -374,11 +375,36 @@ def test_bad_h5():
             fail(f"{what}: no error message")
 
 
+def test_ssa_oneshot():
+    out = os.path.join(TMP, "q8.h5")
+    rc, so, se = run(["run", os.path.join(SRC, "scenarios/quickstart.toml"), "-o", out, "--quiet",
+                      "--set", "tokens.d=8", "--set", "run.frames=3", "--set", "integrator.t_end=0.2"])
+    assert rc == 0, se
+    rc, so, se = run(["analyze", out, "--ssa", "--heads", "2", "--write-matrices"])
+    print(so, se)
+    assert rc == 0, se
+    for stat in ["sparsity", "row_entropy", "cv", "head_corr", "order_parameter"]:
+        assert re.search(r"^" + stat + r"\s+-?[0-9.e+-]+", so, re.M), stat
+    with h5py.File(out, "r") as f:
+        S = f["analysis/matrices/ssa"][()]
+        A = f["analysis/matrices/transformer"][()]
+    assert S.shape == (2, 64, 64) and A.shape == (2, 64, 64)
+    # SSA: a token is perfectly synchronised with itself; weights in [0, 1].
+    assert np.allclose(np.diagonal(S, axis1=1, axis2=2), 1.0)
+    assert S.min() >= 0 and S.max() <= 1 + 1e-12
+    # Softmax attention rows sum to 1.
+    assert np.allclose(A.sum(axis=2), 1.0, atol=1e-12)
+    rc, so, se = run(["analyze", out, "--ssa", "--heads", "3"])
+    assert rc == 2 and "must divide" in se, (rc, se)
+    rc, so, se = run(["analyze", out, "--ssa", "--frame", "7"])
+    assert rc == 2 and "out of range" in se, (rc, se)
+
+
 try:
     {"scenario": lambda: test_scenario(ARG), "wrong_claim": test_wrong_claim, "h5md": test_h5md,
      "sigint": test_sigint, "sigkill": test_sigkill, "broken": lambda: test_broken(ARG),
      "exit_codes": test_exit_codes, "resume": test_resume, "determinism": test_determinism,
-     "bad_h5": test_bad_h5}[TEST]()
+     "bad_h5": test_bad_h5, "ssa_oneshot": test_ssa_oneshot}[TEST]()
 except AssertionError as e:
     fail(f"assertion: {e}")
 finally:

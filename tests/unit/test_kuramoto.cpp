@@ -1,4 +1,5 @@
 #include <omp.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
@@ -211,3 +212,57 @@ TEST_CASE("the Kuramoto energy decreases along a run and r_theory is the Lorentz
 }
 
 TEST_SUITE_END();
+
+TEST_CASE("projection frequencies are omega = W x of the token vectors (SSA's omega = W x)") {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("attnflow-proj-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  {
+    std::ofstream f(dir / "tokens.csv");
+    f << "1.0, 2.0, 3.0\n-1.0, 0.5, 0.0\n0.0, 0.0, 2.0\n0.25, -4.0, 1.0\n";
+  }
+  const std::string text = R"([tokens]
+n = 4
+d = 1
+[model]
+kind = "kuramoto"
+coupling = 1.0
+frequencies = "projection"
+token_path = "tokens.csv"
+W = [0.5, -1.0, 2.0]
+[integrator]
+t_end = 1.0
+)";
+  const Scenario sc = load_scenario_text(text, (dir / "s.toml").string());
+  Simulation sim(sc);
+  const auto consts = sim.model().per_token_constants();
+  REQUIRE(!consts.empty());
+  const Vec& omega = consts[0].second;
+  const double expect[] = {0.5 - 2 + 6, -0.5 - 0.5 + 0, 4.0, 0.125 + 4 + 2};
+  for (int i = 0; i < 4; ++i) CHECK(omega[i] == doctest::Approx(expect[i]).epsilon(1e-15));
+  // A W of the wrong length is a located error.
+  std::string bad = text;
+  bad.replace(bad.find("W = [0.5, -1.0, 2.0]"), 20, "W = [0.5, -1.0]     ");
+  try {
+    load_scenario_text(bad, (dir / "s.toml").string());
+    FAIL("expected a ConfigError");
+  } catch (const ConfigError& e) {
+    CHECK(std::string(e.what()).find("s.toml:9:5: model.W must have token_dim = 3 entries") !=
+          std::string::npos);
+  }
+  // Random tokens and W come from the seed: same seed, same frequencies.
+  const std::string rnd = R"([tokens]
+n = 50
+d = 1
+[model]
+kind = "kuramoto"
+frequencies = "projection"
+token_dim = 8
+[integrator]
+t_end = 1.0
+)";
+  const Scenario sa = test::scenario(rnd), sb = test::scenario(rnd);
+  Simulation a(sa), b(sb);
+  CHECK(a.model().per_token_constants()[0].second == b.model().per_token_constants()[0].second);
+  fs::remove_all(dir);
+}
