@@ -24,16 +24,6 @@
 
 namespace attnflow {
 
-void layer_norm_rows(const RowMat& x, RowMat& z) {
-  z.resize(x.rows(), x.cols());
-  const double d = static_cast<double>(x.cols());
-  for (Index i = 0; i < x.rows(); ++i) {
-    const double mu = x.row(i).sum() / d;
-    const double var = (x.row(i).array() - mu).square().sum() / d;
-    z.row(i) = (x.row(i).array() - mu) / std::sqrt(var + 1e-5);
-  }
-}
-
 namespace {
 
 void fill_linear(RowMat& w, Vec& b, Index out, Index in, const std::string& init, Rng& rng) {
@@ -121,7 +111,7 @@ void OsnBlock::forward(RowMat& x, double h) const {
     z = input(x);
     RowMat hid = z * W_1.transpose();
     hid.rowwise() += b_1.transpose();
-    hid = hid.unaryExpr([](double u) { return 0.5 * u * (1 + std::erf(u / std::sqrt(2.0))); });
+    hid = hid.unaryExpr([](double u) { return gelu(u); });
     RowMat out = hid * W_2.transpose();
     out.rowwise() += b_2.transpose();
     x += h * out;

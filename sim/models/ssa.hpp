@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "sim/nn_ops.hpp"
 #include "sim/state.hpp"
 
 namespace attnflow {
@@ -66,6 +67,5 @@ class OsnBlock {
   void project(const RowMat& z, RowMat& om, RowMat& th, RowMat& v) const;
 };
 
-void layer_norm_rows(const RowMat& x, RowMat& z);
 
 }  // namespace attnflow

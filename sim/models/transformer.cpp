@@ -11,6 +11,7 @@
 
 #include "sim/matrix_param.hpp"
 #include "sim/models/attention.hpp"
+#include "sim/nn_ops.hpp"
 #include "sim/registry.hpp"
 #include "sim/rng.hpp"
 
@@ -23,16 +24,6 @@ struct TransformerParams {
   bool ffn = false;
   Index hidden = 0;
 };
-
-void layer_norm(CMatMap x, RowMat& z) {
-  z.resize(x.rows(), x.cols());
-  const double d = static_cast<double>(x.cols());
-  for (Index i = 0; i < x.rows(); ++i) {
-    const double mu = x.row(i).sum() / d;
-    const double var = (x.row(i).array() - mu).square().sum() / d;
-    z.row(i) = (x.row(i).array() - mu) / std::sqrt(var + 1e-5);
-  }
-}
 
 class TransformerModel : public Model {
  public:
@@ -58,16 +49,16 @@ class TransformerModel : public Model {
     auto x = s.x();
     const CMatMap xc(s.u.data(), x.rows(), x.cols());
     if (p_.layernorm) {
-      layer_norm(xc, z_);
+      layer_norm_rows(xc, z_);
       attn_.attention(CMatMap(z_.data(), z_.rows(), z_.cols()), out_);
     } else {
       attn_.attention(xc, out_);
     }
     x += h * out_;
     if (p_.ffn) {
-      if (p_.layernorm) layer_norm(xc, z_); else z_ = x;
+      if (p_.layernorm) layer_norm_rows(xc, z_); else z_ = x;
       RowMat hid = (z_ * w1_.transpose()).rowwise() + b1_.transpose();
-      hid = hid.unaryExpr([](double v) { return 0.5 * v * (1 + std::erf(v / std::sqrt(2.0))); });
+      hid = hid.unaryExpr([](double v) { return gelu(v); });
       x += h * (hid * w2_.transpose());
     }
   }
