@@ -13,25 +13,19 @@
 #include <cmath>
 #include <vector>
 
-#include "sim/registry.hpp"
-#include "sim/second_order.hpp"
+#include "integrators/two_step_block.hpp"
 
 namespace attnflow {
 namespace {
 
-class EtdAb2 : public Integrator {
+class EtdAb2 : public TwoStepBlock {
  public:
-  using Integrator::Integrator;
+  using TwoStepBlock::TwoStepBlock;
   std::string kind() const override { return "etd_ab2"; }
-  int order() const override { return 2; }
-  void step(Model& m, State& s, double t, double h) override {
-    OracleCounter oc{m, require_second_order(m, kind())};
-    apply_pending(s);
-    oc.call(t, s, F_, G_);
-    const Damping& dmp = oc.so.damping();
+
+ protected:
+  void update(const Damping& dmp, State& s, double t, double h, bool history) override {
     const double sig = dmp.sigma(t, t + h);
-    const bool history = have_ && Fp_.rows() == F_.rows() && Fp_.cols() == F_.cols() &&
-                         std::abs(t - t_next_) <= 1e-12 * (1 + std::abs(t));
     if (history) {
       const double r = h / h_prev_;
       const double sp = dmp.sigma(t - h_prev_, t);
@@ -41,51 +35,7 @@ class EtdAb2 : public Integrator {
       s.x() += h * F_;
       s.y() = sig * (s.y() + h * G_);
     }
-    Fp_.swap(F_);
-    Gp_.swap(G_);
-    have_ = true;
-    h_prev_ = h;
-    t_next_ = t + h;
   }
-
-  // Resume: the multistep history [have, h_prev, t_next, F_prev(:), G_prev(:)].
-  Index checkpoint_size(const Shape& sh) const override { return 3 + 2 * sh.block(); }
-  std::vector<double> save_checkpoint() const override {
-    std::vector<double> c{have_ ? 1.0 : 0.0, h_prev_, t_next_};
-    for (const RowMat* m : {&Fp_, &Gp_})
-      for (Index k = 0; k < m->size(); ++k) c.push_back(m->data()[k]);
-    return c;
-  }
-  void restore_checkpoint(const std::vector<double>& c) override {
-    if (c.size() < 3) return;
-    have_ = c[0] != 0 && c.size() > 3;
-    h_prev_ = c[1];
-    t_next_ = c[2];
-    if (!have_ || Fp_.size() * 2 + 3 != static_cast<Index>(c.size())) {
-      // Shapes are only known after the first step: keep the values until then.
-      pending_.assign(c.begin(), c.end());
-      return;
-    }
-    const Index n = Fp_.size();
-    for (Index k = 0; k < n; ++k) Fp_.data()[k] = c[3 + k], Gp_.data()[k] = c[3 + n + k];
-  }
-
- private:
-  void apply_pending(const State& s) {
-    if (pending_.empty()) return;
-    const Index nd = s.shape.block();
-    if (static_cast<Index>(pending_.size()) == 3 + 2 * nd && pending_[0] != 0) {
-      Fp_.resize(s.shape.n, s.shape.d);
-      Gp_.resize(s.shape.n, s.shape.d);
-      for (Index k = 0; k < nd; ++k) Fp_.data()[k] = pending_[3 + k], Gp_.data()[k] = pending_[3 + nd + k];
-      have_ = true;
-    }
-    pending_.clear();
-  }
-  std::vector<double> pending_;
-  RowMat F_, G_, Fp_, Gp_;
-  bool have_ = false;
-  double h_prev_ = 0, t_next_ = 0;
 };
 
 const bool registered = IntegratorRegistry::add(
