@@ -8,47 +8,29 @@
 #include <CLI/CLI.hpp>
 
 #include "analysis/attention_stats.hpp"
+#include "analysis/h5_read.hpp"
 #include "sim/error.hpp"
 #include "sim/models/ssa.hpp"
 
 namespace attnflow {
 namespace {
 
+// The token cloud of frame `frame` (negative: from the end) of a run file.
 RowMat read_tokens(const std::string& path, long long frame, hsize_t& used) {
   if (H5Fis_hdf5(path.c_str()) <= 0) throw IoError(path + ": not an HDF5 file (or truncated)");
-  hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-  if (f < 0) throw IoError(path + ": cannot open");
-  hid_t d = H5Dopen2(f, "/particles/tokens/position/value", H5P_DEFAULT);
-  if (d < 0) {
-    H5Fclose(f);
-    throw ConfigError(path + ": not an attnflow run file (no /particles/tokens/position/value)");
-  }
-  hid_t sp = H5Dget_space(d);
-  hsize_t dims[3] = {0, 0, 0};
-  const int rank = H5Sget_simple_extent_ndims(sp);
-  H5Sget_simple_extent_dims(sp, dims, nullptr);
-  auto cleanup = [&] { H5Sclose(sp); H5Dclose(d); H5Fclose(f); };
-  if (rank != 3 || dims[0] == 0) {
-    cleanup();
-    throw ConfigError(path + ": positions are not a non-empty [T][N][d] array");
-  }
-  const long long T = static_cast<long long>(dims[0]);
+  H5File f{H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT)};
+  if (f.id < 0) throw IoError(path + ": cannot open");
+  const std::string pos = "/particles/tokens/position/value";
+  if (H5Lexists(f.id, "/particles/tokens/position", H5P_DEFAULT) <= 0 ||
+      H5Lexists(f.id, pos.c_str(), H5P_DEFAULT) <= 0)
+    throw ConfigError(path + ": not an attnflow run file (no " + pos + ")");
+  const long long T = static_cast<long long>(frames_of(f.id, pos));
   const long long k = frame < 0 ? T + frame : frame;
-  if (k < 0 || k >= T) {
-    cleanup();
+  if (k < 0 || k >= T)
     throw ConfigError("--frame " + std::to_string(frame) + " is out of range (the run has " +
                       std::to_string(T) + " frames)");
-  }
   used = static_cast<hsize_t>(k);
-  hsize_t start[3] = {used, 0, 0}, count[3] = {1, dims[1], dims[2]};
-  H5Sselect_hyperslab(sp, H5S_SELECT_SET, start, nullptr, count, nullptr);
-  hid_t mem = H5Screate_simple(3, count, nullptr);
-  RowMat x(static_cast<Index>(dims[1]), static_cast<Index>(dims[2]));
-  const herr_t st = H5Dread(d, H5T_NATIVE_DOUBLE, mem, sp, H5P_DEFAULT, x.data());
-  H5Sclose(mem);
-  cleanup();
-  if (st < 0) throw IoError(path + ": cannot read frame " + std::to_string(k));
-  return x;
+  return read_frame(f.id, pos, used);
 }
 
 void write_heads(hid_t group, const char* name, const std::vector<RowMat>& heads) {
