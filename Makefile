@@ -1,11 +1,12 @@
 # attnflow: the two entry points of the README.
 #   make demo   set up, build, run scenarios/quickstart.toml (and render it)
 #   make test   set up, build, run the whole test suite
+#   make bench  set up, build, run the kernel benchmarks and the NumPy/PyTorch peers (~10 min)
 BUILD ?= build
 JOBS  ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all setup configure build demo test sanitize-build clean
+.PHONY: all setup configure build demo test bench sanitize-build clean
 
 all: build
 
@@ -20,6 +21,10 @@ build: configure
 
 demo: build
 	bash scripts/demo.sh $(BUILD)
+
+# Writes bench/results/bench.{json,md}; run it on an otherwise idle machine.
+bench: build
+	bash scripts/bench.sh $(BUILD)
 
 # A second build with clang, AddressSanitizer + UBSan and libFuzzer instrumentation: the test
 # suite runs its unit tests, the broken-scenario corpus and a bounded fuzzing session on it.

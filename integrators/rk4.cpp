@@ -16,13 +16,13 @@ class Rk4 : public Integrator {
   void step(Model& m, State& s, double t, double h) override {
     if (k1_.shape != s.shape) k1_ = k2_ = k3_ = k4_ = tmp_ = State(s.shape);
     m.eval(t, s.view(), k1_.view());
-    tmp_.u = s.u + (h / 2) * k1_.u;
+    assign_parallel(tmp_.u, s.u + (h / 2) * k1_.u);
     m.eval(t + h / 2, tmp_.view(), k2_.view());
-    tmp_.u = s.u + (h / 2) * k2_.u;
+    assign_parallel(tmp_.u, s.u + (h / 2) * k2_.u);
     m.eval(t + h / 2, tmp_.view(), k3_.view());
-    tmp_.u = s.u + h * k3_.u;
+    assign_parallel(tmp_.u, s.u + h * k3_.u);
     m.eval(t + h, tmp_.view(), k4_.view());
-    s.u += (h / 6) * (k1_.u + 2 * k2_.u + 2 * k3_.u + k4_.u);
+    assign_parallel(s.u, s.u + (h / 6) * (k1_.u + 2 * k2_.u + 2 * k3_.u + k4_.u));
   }
 
  private:

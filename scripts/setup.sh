@@ -8,6 +8,7 @@ PKGS=(
   libvtk9-dev libwebp-dev libx11-dev xvfb xauth
   python3 python3-numpy python3-h5py
   clang libclang-rt-14-dev libomp-dev
+  libbenchmark-dev libopenblas-dev python3-torch
 )
 missing=()
 for p in "${PKGS[@]}"; do

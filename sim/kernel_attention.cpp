@@ -15,58 +15,100 @@ constexpr double kNegInf = -std::numeric_limits<double>::infinity();
 // Parallelise only when there is enough work; below this the fork/join costs more than it saves.
 constexpr double kParallelPairs = 65536;
 
-// Small d (dk <= 4, dv in {0, dk}): one query row at a time, keys in structure-of-arrays form,
-// two fused passes per key block (block max of the scores, then exp + sums), everything in
-// registers; the score is recomputed in the second pass instead of stored.
+// Small d (dk <= 4, dv in {0, dk, 2 dk}): one query row at a time, keys in structure-of-arrays form, one
+// fused pass per key block (score, exp, sums) in registers. The softmax shift is lazy: a block is
+// exponentiated against the running max mx of the earlier blocks (the first key's score to begin
+// with) and the sums are rescaled only when the block max exceeds mx by kLazyShift; a block whose
+// scores exceed mx by more than kRedoShift (exp would overflow) is redone against its own max.
+// Softmax is shift-invariant, so this is the same sum as a two-pass max-then-exp, at one pass.
+//
+// Loop order: rows in blocks of kRows, keys in chunks of kChunk (about 100-200 KB, held in L2)
+// and, inside a chunk, every row of the block walks the chunk's key blocks. Each row still visits
+// the same key blocks in the same order whatever the thread count or the chunking.
+template <int DV>
+struct RowState {
+  double mx, l, acc[DV > 0 ? DV : 1];
+};
+
+template <int DK, int DV, bool Bias>
+inline void fused_block(const double* qc, RowState<DV>& st, const double* kt, const double* vt,
+                        const double* bias, Index m, Index j0, Index jb) {
+  constexpr double kLazyShift = 32, kRedoShift = 600;
+  double shift = st.mx;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    double bm = kNegInf, lsum = 0, a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
+#pragma omp simd reduction(max : bm) reduction(+ : lsum, a0, a1, a2, a3, a4, a5, a6, a7)
+    for (Index j = j0; j < j0 + jb; ++j) {
+      double s = Bias ? bias[j] - shift : -shift;
+      for (int c = 0; c < DK; ++c) s += qc[c] * kt[c * m + j];
+      bm = std::max(bm, s);
+      const double w = fast_exp_below(s);
+      lsum += w;
+      if constexpr (DV > 0) a0 += w * vt[0 * m + j];
+      if constexpr (DV > 1) a1 += w * vt[1 * m + j];
+      if constexpr (DV > 2) a2 += w * vt[2 * m + j];
+      if constexpr (DV > 3) a3 += w * vt[3 * m + j];
+      if constexpr (DV > 4) a4 += w * vt[4 * m + j];
+      if constexpr (DV > 5) a5 += w * vt[5 * m + j];
+      if constexpr (DV > 6) a6 += w * vt[6 * m + j];
+      if constexpr (DV > 7) a7 += w * vt[7 * m + j];
+    }
+    if (bm > kRedoShift && attempt == 0) {  // exp overflowed: redo against this block's max
+      shift += bm;
+      continue;
+    }
+    if (shift != st.mx) {  // the sums so far are relative to mx: bring them to the new shift
+      const double scale = fast_exp_below(st.mx - shift);
+      st.l *= scale;
+      for (int c = 0; c < DV; ++c) st.acc[c] *= scale;
+      st.mx = shift;
+    }
+    const double a[8] = {a0, a1, a2, a3, a4, a5, a6, a7};
+    st.l += lsum;
+    for (int c = 0; c < DV; ++c) st.acc[c] += a[c];
+    if (bm > kLazyShift) {
+      const double scale = fast_exp_below(-bm);
+      st.l *= scale;
+      for (int c = 0; c < DV; ++c) st.acc[c] *= scale;
+      st.mx += bm;
+    }
+    return;
+  }
+}
+
 template <int DK, int DV, bool Bias>
 void fused_rows(const RowMat& q, const double* kt, const double* vt, const double* bias, Index m,
                 bool mean, RowMat* out, Vec* logz) {
-  constexpr Index kBlock = 512;
-  const Index n = q.rows();
+  constexpr Index kBlock = 512, kChunk = 8 * kBlock, kRows = 128;
+  const Index n = q.rows(), row_blocks = (n + kRows - 1) / kRows;
 #pragma omp parallel for schedule(static) if (double(n) * double(m) >= kParallelPairs)
-  for (Index i = 0; i < n; ++i) {
-    double qc[DK];
-    for (int c = 0; c < DK; ++c) qc[c] = q(i, c);
-    double mx = kNegInf, l = 0;
-    double acc[DV > 0 ? DV : 1] = {};
-    for (Index j0 = 0; j0 < m; j0 += kBlock) {
-      const Index jb = std::min(kBlock, m - j0);
-      double bm = kNegInf;
-#pragma omp simd reduction(max : bm)
-      for (Index j = j0; j < j0 + jb; ++j) {
-        double s = 0.0;
-        if constexpr (Bias) s = bias[j];
-        for (int c = 0; c < DK; ++c) s += qc[c] * kt[c * m + j];
-        bm = std::max(bm, s);
+  for (Index rb = 0; rb < row_blocks; ++rb) {
+    const Index i0 = rb * kRows, rows = std::min(kRows, n - i0);
+    RowState<DV> st[kRows];
+    double qc[kRows][DK];
+    for (Index r = 0; r < rows; ++r) {
+      for (int c = 0; c < DK; ++c) qc[r][c] = q(i0 + r, c);
+      st[r].mx = 0;  // the first key's score: a finite starting shift
+      if (m > 0) {
+        st[r].mx = Bias ? bias[0] : 0.0;
+        for (int c = 0; c < DK; ++c) st[r].mx += qc[r][c] * kt[c * m];
       }
-      if (bm > mx) {
-        const double scale = mx == kNegInf ? 0.0 : std::exp(mx - bm);
-        l *= scale;
-        for (int c = 0; c < DV; ++c) acc[c] *= scale;
-        mx = bm;
-      }
-      double lsum = 0, a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-#pragma omp simd reduction(+ : lsum, a0, a1, a2, a3)
-      for (Index j = j0; j < j0 + jb; ++j) {
-        double s = 0.0;
-        if constexpr (Bias) s = bias[j];
-        for (int c = 0; c < DK; ++c) s += qc[c] * kt[c * m + j];
-        const double w = fast_exp_nonpos(s - mx);
-        lsum += w;
-        if constexpr (DV > 0) a0 += w * vt[0 * m + j];
-        if constexpr (DV > 1) a1 += w * vt[1 * m + j];
-        if constexpr (DV > 2) a2 += w * vt[2 * m + j];
-        if constexpr (DV > 3) a3 += w * vt[3 * m + j];
-      }
-      l += lsum;
-      const double a[4] = {a0, a1, a2, a3};
-      for (int c = 0; c < DV; ++c) acc[c] += a[c];
+      st[r].l = 0;
+      for (int c = 0; c < DV; ++c) st[r].acc[c] = 0;
     }
-    if (out) {
-      const double f = mean ? std::exp(mx) / static_cast<double>(m) : 1.0 / l;
-      for (int c = 0; c < DV; ++c) (*out)(i, c) = acc[c] * f;
+    for (Index c0 = 0; c0 < m; c0 += kChunk) {
+      const Index c1 = std::min(c0 + kChunk, m);
+      for (Index r = 0; r < rows; ++r)
+        for (Index j0 = c0; j0 < c1; j0 += kBlock)
+          fused_block<DK, DV, Bias>(qc[r], st[r], kt, vt, bias, m, j0, std::min(kBlock, c1 - j0));
     }
-    if (logz) (*logz)[i] = mx + std::log(l);
+    for (Index r = 0; r < rows; ++r) {
+      if (out) {
+        const double f = mean ? std::exp(st[r].mx) / static_cast<double>(m) : 1.0 / st[r].l;
+        for (int c = 0; c < DV; ++c) (*out)(i0 + r, c) = st[r].acc[c] * f;
+      }
+      if (logz) (*logz)[i0 + r] = st[r].mx + std::log(st[r].l);
+    }
   }
 }
 
@@ -77,7 +119,7 @@ void fused_rows(const RowMat& q, const double* kt, const double* vt, const doubl
 // kTile x kBlock score block per thread.
 void tiled(const RowMat& q, const RowMat& k, const RowMat* v, const Vec* key_bias, bool mean,
            RowMat* out, Vec* logz) {
-  constexpr Index kTile = 32, kBlock = 256;
+  constexpr Index kTile = 256, kBlock = 128;
   const Index n = q.rows(), m = k.rows(), dv = v ? v->cols() : 0;
   const Index tiles = (n + kTile - 1) / kTile;
 #pragma omp parallel if (double(n) * double(m) >= kParallelPairs)
@@ -130,20 +172,21 @@ void tiled(const RowMat& q, const RowMat& k, const RowMat* v, const Vec* key_bia
 template <int DK>
 bool try_fused(const AttentionPass& p, RowMat* out, Vec* logz) {
   const Index dv = p.v ? p.v->cols() : 0;
-  if (p.q->cols() != DK || (dv != 0 && dv != DK)) return false;
+  if (p.q->cols() != DK || (dv != 0 && dv != DK && dv != 2 * DK)) return false;
   const Index m = p.k->rows();
   const RowMat kt = p.k->transpose();
   RowMat vt;
   if (p.v) vt = p.v->transpose();
   const double* bias = p.key_bias ? p.key_bias->data() : nullptr;
   const bool mean = p.norm == Normalization::Mean;
-  if (dv == 0) {
-    if (bias) fused_rows<DK, 0, true>(*p.q, kt.data(), nullptr, bias, m, mean, out, logz);
-    else fused_rows<DK, 0, false>(*p.q, kt.data(), nullptr, bias, m, mean, out, logz);
-  } else {
-    if (bias) fused_rows<DK, DK, true>(*p.q, kt.data(), vt.data(), bias, m, mean, out, logz);
-    else fused_rows<DK, DK, false>(*p.q, kt.data(), vt.data(), bias, m, mean, out, logz);
-  }
+  const double* v = p.v ? vt.data() : nullptr;
+  const auto run = [&]<int DV>() {
+    if (bias) fused_rows<DK, DV, true>(*p.q, kt.data(), v, bias, m, mean, out, logz);
+    else fused_rows<DK, DV, false>(*p.q, kt.data(), v, bias, m, mean, out, logz);
+  };
+  if (dv == 0) run.template operator()<0>();
+  else if (dv == DK) run.template operator()<DK>();
+  else run.template operator()<2 * DK>();
   return true;
 }
 

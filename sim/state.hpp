@@ -8,6 +8,7 @@
 // Storage is one contiguous vector u = [x(:) ; y(:)] so that integrators (ours and
 // Boost.Odeint's) see a plain vector space. Time travels beside the state, never inside it.
 #include <Eigen/Dense>
+#include <algorithm>
 
 namespace attnflow {
 
@@ -54,5 +55,25 @@ struct State {
   StateView view() { return {shape, u.data()}; }
   ConstStateView view() const { return {shape, u.data()}; }
 };
+
+// out = e, element by element (e an Eigen vector expression of out's size), split over OpenMP
+// threads in fixed chunks when the vector is long. Elementwise, so the result does not depend on
+// the thread count. What integrators use for their stage updates (u + h k, ...).
+template <class Expr>
+void assign_parallel(Vec& out, const Expr& e) {
+  constexpr Index kChunk = 1 << 15, kMin = 1 << 18;
+  const Index n = e.size();
+  if (n < kMin) {
+    out = e;
+    return;
+  }
+  if (out.size() != n) out.resize(n);
+  const Index chunks = (n + kChunk - 1) / kChunk;
+#pragma omp parallel for schedule(static)
+  for (Index c = 0; c < chunks; ++c) {
+    const Index lo = c * kChunk, len = std::min(kChunk, n - lo);
+    out.segment(lo, len) = e.segment(lo, len);
+  }
+}
 
 }  // namespace attnflow

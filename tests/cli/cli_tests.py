@@ -60,6 +60,15 @@ def test_scenario(path):
     with h5py.File(out, "r") as f:
         if "particles/tokens/position/value" not in f:
             fail("no positions written")
+    # '# ci: max_rss_mb = X': the run's peak resident memory (the only child so far) must stay
+    # below X MB (ru_maxrss is in kB on Linux).
+    m = re.search(r"^# ci: max_rss_mb = (\d+)", text, re.M)
+    if m:
+        import resource
+        rss_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        print(f"peak RSS of the run: {rss_mb:.1f} MB (limit {m.group(1)} MB)")
+        if rss_mb > float(m.group(1)):
+            fail(f"peak RSS {rss_mb:.1f} MB > {m.group(1)} MB")
 
 
 def test_wrong_claim():

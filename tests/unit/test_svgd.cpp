@@ -49,7 +49,8 @@ bandwidth = 2.3
 t_end = 1.0
 )", x);
   RowMat ref = RowMat::Zero(n, d);
-  const Eigen::RowVector3d mu(0.5, 0.0, -1.0);
+  Eigen::RowVectorXd mu(3);
+  mu << 0.5, 0.0, -1.0;
   for (Index i = 0; i < n; ++i)
     for (Index j = 0; j < n; ++j) {
       const double k = std::exp(-(x.row(i) - x.row(j)).squaredNorm() / h);
