@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include "sim/fast_exp.hpp"
 #include "sim/kernel_attention.hpp"
 #include "sim/models/attention.hpp"
 #include "sim/rng.hpp"
@@ -64,21 +65,62 @@ TEST_CASE("large scores do not overflow the online softmax") {
   CHECK(rel_err(ds.x(), attention_reference(x, p.Q, p.K, p.V, p.beta, true)) < 1e-12);
 }
 
-TEST_CASE("the attention RHS is bit-identical for 1 and 2 threads") {
-  Rng rng(7);
-  const Index n = 1500, d = 5;
+TEST_CASE("the one-pass softmax rescales and redoes key blocks when later keys score far higher") {
+  // Keys along one direction: short ones in the first key block (512 keys), then lengths growing
+  // from 1 to 3. For the long rows the second block's scores exceed the first block's by ~1000
+  // (exp would overflow: the block is redone), later blocks by tens (lazy rescale).
+  Rng rng(5);
+  const Index n = 2000, d = 3;
+  RowMat x(n, d);
+  for (Index j = 0; j < n; ++j) {
+    const double len = j < 512 ? 0.01 * (1.0 + double(j) / 512) : 1.0 + 2.0 * double(j - 512) / double(n - 512);
+    x.row(j) << len + 0.01 * rng.normal(), 0.01 * rng.normal(), 0.01 * rng.normal();
+  }
   AttentionParams p;
-  p.Q = random_matrix(d, d, rng); p.K = random_matrix(d, d, rng); p.V = random_matrix(d, d, rng);
-  AttentionModel m({n, d, false}, Space::Sphere, p);
-  State s({n, d, false}), d1({n, d, false}), d2({n, d, false});
-  s.x() = random_matrix(n, d, rng);
-  const int saved = omp_get_max_threads();
-  omp_set_num_threads(1);
-  m.rhs(0, s.view(), d1.view());
-  omp_set_num_threads(2);
-  m.rhs(0, s.view(), d2.view());
-  omp_set_num_threads(saved);
-  CHECK(d1.u == d2.u);
+  p.beta = 200.0;
+  p.Q = p.K = p.V = RowMat::Identity(d, d);
+  AttentionModel m({n, d, false}, Space::Euclidean, p);
+  State s({n, d, false}), ds({n, d, false});
+  s.x() = x;
+  m.rhs(0, s.view(), ds.view());
+  REQUIRE(ds.u.allFinite());
+  CHECK(rel_err(ds.x(), attention_reference(x, p.Q, p.K, p.V, p.beta, true)) < 1e-12);
+}
+
+TEST_CASE("fast_exp_below is within 2 ulp of exp on [-708, 709]") {
+  Rng rng(3);
+  double worst = 0;
+  for (int k = 0; k < 1000000; ++k) {
+    const double x = -708.0 + 1417.0 * rng.uniform();
+    const double e = std::exp(x);
+    worst = std::max(worst, std::abs(fast_exp_below(x) - e) / e);
+  }
+  for (double x : {0.0, -1e-300, 1e-17, -0.5 * std::log(2.0), 0.5 * std::log(2.0), -708.0, 709.0})
+    worst = std::max(worst, std::abs(fast_exp_below(x) - std::exp(x)) / std::exp(x));
+  CAPTURE(worst);
+  CHECK(worst <= 2 * 0x1p-52);
+  CHECK(fast_exp_below(-1000.0) < 1e-307);  // clamped: e^-708, negligible next to a sum >= 1
+}
+
+TEST_CASE("the attention RHS is bit-identical for 1 and 2 threads") {
+  // d = 5 runs the GEMM-tile path, d = 3 the fused small-d path over several key chunks.
+  Rng rng(7);
+  for (Index d : {5, 3}) {
+    CAPTURE(d);
+    const Index n = d == 3 ? 9000 : 1500;
+    AttentionParams p;
+    p.Q = random_matrix(d, d, rng); p.K = random_matrix(d, d, rng); p.V = random_matrix(d, d, rng);
+    AttentionModel m({n, d, false}, Space::Sphere, p);
+    State s({n, d, false}), d1({n, d, false}), d2({n, d, false});
+    s.x() = random_matrix(n, d, rng);
+    const int saved = omp_get_max_threads();
+    omp_set_num_threads(1);
+    m.rhs(0, s.view(), d1.view());
+    omp_set_num_threads(2);
+    m.rhs(0, s.view(), d2.view());
+    omp_set_num_threads(saved);
+    CHECK(d1.u == d2.u);
+  }
 }
 
 TEST_CASE("on the sphere the attention field is tangent to the sphere") {
