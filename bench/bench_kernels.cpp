@@ -99,7 +99,7 @@ void bm_rhs(benchmark::State& st, const Kernel& k, long n, long d) {
 
 // Whole rk4 runs of all-to-all Kuramoto (O(N) per RHS through the order parameter), no output.
 void bm_kuramoto(benchmark::State& st, long n) {
-  const long steps = 20;
+  const long steps = 100;  // a run long enough that first-touch page faults of the stage arrays amortise
   const std::string model =
       "kind = \"kuramoto\"\ncoupling = 2.0\nfrequencies = \"quantiles\"\n"
       "distribution = \"lorentzian\"\ngamma = 0.5\ninitial_phases = \"uniform\"\n";

@@ -92,7 +92,7 @@ inline void sincos_range(const double* x, Index n, double* s, double* c) {
 constexpr Index kSumBlock = 4096;
 // Below this many oscillators O(N) loops run serially (a parallel region costs more than the loop,
 // and much more on a loaded machine).
-constexpr Index kParallelMin = 200000;
+constexpr Index kParallelMin = 50000;
 
 // Fills s, c (size n; either may be null: not stored) with sin/cos of x and returns the
 // deterministic sums C, S (see header).

@@ -4,7 +4,8 @@
 usage: cli_tests.py ATTNFLOW SOURCE_DIR TEST [ARG]
 
 TEST is one of:
-  scenario FILE     `attnflow check FILE` passes (or `run` when FILE has no claims)
+  scenario FILE     `attnflow check FILE` passes (or `run` when FILE has no claims); a line
+                    '# ci: max_rss_mb = X' also bounds the run's peak resident memory
   wrong_claim       a GLPR claim with a deliberately wrong threshold fails with exit 1
   h5md              the output has the H5MD layout of SPEC section 4 and the frames asked for
   sigint            SIGINT mid-run: exit 130, file closed and readable with every frame written
@@ -339,21 +340,32 @@ def test_resume():
 
 
 def test_determinism():
-    scen = os.path.join(SRC, "scenarios/quickstart.toml")
-    sets = ["--set", "tokens.n=700", "--set", "tokens.d=5", "--set", "model.Q=random",
-            "--set", "model.V=random", "--set", "integrator.t_end=2", "--set", "run.frames=11",
-            "--set", "observe.quantities=['energy', 'diameter', 'inner_spread']",
-            "--set", "expect=[]"]
-    outs = []
-    for i, threads in enumerate(["1", "2", "2"]):
-        out = os.path.join(TMP, f"det{i}.h5")
-        env = dict(os.environ, OMP_NUM_THREADS=threads)
-        p = subprocess.run([ATTNFLOW, "run", scen, "-o", out, "--quiet"] + sets, env=env,
-                           capture_output=True, text=True)
-        assert p.returncode == 0, p.stderr
-        outs.append(out)
-    same_trajectory(outs[0], outs[1])
-    same_trajectory(outs[1], outs[2])
+    # Three fixed scenarios, each through a different parallel path: the GEMM-tile attention
+    # kernel (d = 5), the fused small-d kernel over several key chunks (d = 3, N = 5000), and the
+    # O(N) all-to-all Kuramoto sums with parallel rk4 stage updates (N = 3 x 10^5).
+    quick = os.path.join(SRC, "scenarios/quickstart.toml")
+    cases = [
+        (quick, ["--set", "tokens.n=700", "--set", "tokens.d=5", "--set", "model.Q=random",
+                 "--set", "model.V=random", "--set", "integrator.t_end=2", "--set", "run.frames=11",
+                 "--set", "observe.quantities=['energy', 'diameter', 'inner_spread']"]),
+        (quick, ["--set", "tokens.n=5000", "--set", "model.Q=random", "--set", "model.V=random",
+                 "--set", "integrator.t_end=0.3", "--set", "run.frames=4",
+                 "--set", "observe.quantities=['energy', 'mean_cosine']"]),
+        (os.path.join(SRC, "scenarios/kuramoto_million.toml"),
+         ["--set", "tokens.n=300000", "--set", "integrator.t_end=1", "--set", "run.frames=3"]),
+    ]
+    for c, (scen, sets) in enumerate(cases):
+        outs = []
+        for i, threads in enumerate(["1", "2", "2"]):
+            out = os.path.join(TMP, f"det{c}_{i}.h5")
+            env = dict(os.environ, OMP_NUM_THREADS=threads)
+            p = subprocess.run([ATTNFLOW, "run", scen, "-o", out, "--quiet", "--set", "expect=[]"]
+                               + sets, env=env, capture_output=True, text=True)
+            assert p.returncode == 0, p.stderr
+            outs.append(out)
+        same_trajectory(outs[0], outs[1])
+        same_trajectory(outs[1], outs[2])
+        print(f"case {c}: identical for 1 and 2 threads")
 
 
 def test_bad_h5():
