@@ -341,11 +341,11 @@ def test_resume():
 
 def test_determinism():
     # Three fixed scenarios, each through a different parallel path: the GEMM-tile attention
-    # kernel (d = 5), the fused small-d kernel over several key chunks (d = 3, N = 5000), and the
+    # kernel (d = 20), the fused small-d kernel over several key chunks (d = 3, N = 5000), and the
     # O(N) all-to-all Kuramoto sums with parallel rk4 stage updates (N = 3 x 10^5).
     quick = os.path.join(SRC, "scenarios/quickstart.toml")
     cases = [
-        (quick, ["--set", "tokens.n=700", "--set", "tokens.d=5", "--set", "model.Q=random",
+        (quick, ["--set", "tokens.n=700", "--set", "tokens.d=20", "--set", "model.Q=random",
                  "--set", "model.V=random", "--set", "integrator.t_end=2", "--set", "run.frames=11",
                  "--set", "observe.quantities=['energy', 'diameter', 'inner_spread']"]),
         (quick, ["--set", "tokens.n=5000", "--set", "model.Q=random", "--set", "model.V=random",
