@@ -76,4 +76,20 @@ void assign_parallel(Vec& out, const Expr& e) {
   }
 }
 
+// out = x * rhs for a tall x (N x d) and a small rhs (d x k): rows in fixed blocks, one GEMM per
+// block, blocks split over OpenMP threads. Each block's product does not depend on the thread
+// count, so neither does out.
+template <class X, class R>
+void parallel_product(RowMat& out, const X& x, const R& rhs, double scale = 1.0) {
+  constexpr Index kRows = 512;
+  const RowMat r = scale * rhs;
+  const Index n = x.rows(), blocks = (n + kRows - 1) / kRows;
+  out.resize(n, r.cols());
+#pragma omp parallel for schedule(static) if (double(n) * double(r.rows()) * double(r.cols()) >= 1e6)
+  for (Index b = 0; b < blocks; ++b) {
+    const Index lo = b * kRows, len = std::min(kRows, n - lo);
+    out.middleRows(lo, len).noalias() = x.middleRows(lo, len) * r;
+  }
+}
+
 }  // namespace attnflow

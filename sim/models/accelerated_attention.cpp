@@ -54,7 +54,7 @@ class AcceleratedAttention : public HamiltonianModel {
   void oracle(double, CMatMap x, CMatMap y, RowMat& F, RowMat& G) override {
     const Index n = x.rows();
     const double dn = static_cast<double>(n);
-    ax_.noalias() = x * p_.A;  // row i = (A x_i)^T (A symmetric)
+    parallel_product(ax_, x, p_.A);  // row i = (A x_i)^T (A symmetric)
     xk_ = x;
     stream_attention({&ax_, &xk_, &ax_, nullptr, Normalization::Softmax}, &p1_, &logz_);
     z_ = logz_.array().exp();
@@ -130,7 +130,7 @@ class AcceleratedAttention : public HamiltonianModel {
 
  private:
   void update_z(CMatMap x) {
-    ax_.noalias() = x * p_.A;
+    parallel_product(ax_, x, p_.A);
     xk_ = x;
     stream_attention({&ax_, &xk_, nullptr, nullptr, Normalization::Softmax}, nullptr, &logz_);
     z_ = logz_.array().exp();

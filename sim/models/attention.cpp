@@ -11,9 +11,9 @@ AttentionModel::AttentionModel(Shape shape, Space space, AttentionParams p)
     : Model(shape, space), p_(std::move(p)) {}
 
 void AttentionModel::attention(CMatMap x, RowMat& out) {
-  qx_.noalias() = p_.beta * (x * p_.Q.transpose());
-  kx_.noalias() = x * p_.K.transpose();
-  vx_.noalias() = x * p_.V.transpose();
+  parallel_product(qx_, x, p_.Q.transpose(), p_.beta);
+  parallel_product(kx_, x, p_.K.transpose());
+  parallel_product(vx_, x, p_.V.transpose());
   stream_attention({&qx_, &kx_, &vx_, nullptr, p_.norm}, &out);
 }
 
