@@ -84,64 +84,48 @@ std::vector<double> read_doubles(hid_t file, const std::string& fname, const std
   return out;
 }
 
-std::optional<std::string> read_string_attr(hid_t obj, const char* name) {
-  if (H5Aexists(obj, name) <= 0) return std::nullopt;
-  Handle a(H5Aopen(obj, name, H5P_DEFAULT));
-  if (!a.ok()) return std::nullopt;
-  Handle type(H5Aget_type(a.get()));
-  if (H5Tget_class(type.get()) != H5T_STRING) return std::nullopt;
-  Handle space(H5Aget_space(a.get()));
-  if (H5Sget_simple_extent_npoints(space.get()) != 1) return std::nullopt;
-  if (H5Tis_variable_str(type.get()) > 0) {
-    Handle mem(H5Tcopy(H5T_C_S1));
+// One string, fixed or variable length, of file type `type` read by read(mem_type, buffer), i.e.
+// H5Aread or H5Dread.
+template <class Read>
+std::optional<std::string> read_one_string(hid_t type, hid_t space, Read read) {
+  if (H5Tget_class(type) != H5T_STRING || H5Sget_simple_extent_npoints(space) != 1)
+    return std::nullopt;
+  Handle mem(H5Tcopy(H5T_C_S1));
+  H5Tset_cset(mem.get(), H5Tget_cset(type));
+  if (H5Tis_variable_str(type) > 0) {
     H5Tset_size(mem.get(), H5T_VARIABLE);
-    H5Tset_cset(mem.get(), H5Tget_cset(type.get()));
     char* s = nullptr;
-    if (H5Aread(a.get(), mem.get(), &s) < 0 || !s) return std::nullopt;
+    if (read(mem.get(), static_cast<void*>(&s)) < 0 || !s) return std::nullopt;
     std::string out(s);
     H5free_memory(s);
     return out;
   }
-  std::size_t size = H5Tget_size(type.get());
+  std::size_t size = H5Tget_size(type);
   std::string buf(size + 1, '\0');
-  Handle mem(H5Tcopy(H5T_C_S1));
   H5Tset_size(mem.get(), size + 1);
   H5Tset_strpad(mem.get(), H5T_STR_NULLTERM);
-  H5Tset_cset(mem.get(), H5Tget_cset(type.get()));
-  if (H5Aread(a.get(), mem.get(), buf.data()) < 0) return std::nullopt;
+  if (read(mem.get(), static_cast<void*>(buf.data())) < 0) return std::nullopt;
   buf.resize(std::char_traits<char>::length(buf.c_str()));
   return buf;
+}
+
+std::optional<std::string> read_string_attr(hid_t obj, const char* name) {
+  if (H5Aexists(obj, name) <= 0) return std::nullopt;
+  Handle a(H5Aopen(obj, name, H5P_DEFAULT));
+  if (!a.ok()) return std::nullopt;
+  Handle type(H5Aget_type(a.get())), space(H5Aget_space(a.get()));
+  return read_one_string(type.get(), space.get(),
+                         [&](hid_t mem, void* buf) { return H5Aread(a.get(), mem, buf); });
 }
 
 std::optional<std::string> read_string_dataset(hid_t file, const std::string& path) {
   if (!exists(file, path)) return std::nullopt;
   Handle d(H5Dopen2(file, path.c_str(), H5P_DEFAULT));
   if (!d.ok()) return std::nullopt;
-  Handle type(H5Dget_type(d.get()));
-  if (H5Tget_class(type.get()) != H5T_STRING) return std::nullopt;
-  Handle space(H5Dget_space(d.get()));
-  if (H5Sget_simple_extent_npoints(space.get()) != 1) return std::nullopt;
-  if (H5Tis_variable_str(type.get()) > 0) {
-    Handle mem(H5Tcopy(H5T_C_S1));
-    H5Tset_size(mem.get(), H5T_VARIABLE);
-    H5Tset_cset(mem.get(), H5Tget_cset(type.get()));
-    char* s = nullptr;
-    if (H5Dread(d.get(), mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, &s) < 0 || !s)
-      return std::nullopt;
-    std::string out(s);
-    H5free_memory(s);
-    return out;
-  }
-  std::size_t size = H5Tget_size(type.get());
-  std::string buf(size + 1, '\0');
-  Handle mem(H5Tcopy(H5T_C_S1));
-  H5Tset_size(mem.get(), size + 1);
-  H5Tset_strpad(mem.get(), H5T_STR_NULLTERM);
-  H5Tset_cset(mem.get(), H5Tget_cset(type.get()));
-  if (H5Dread(d.get(), mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()) < 0)
-    return std::nullopt;
-  buf.resize(std::char_traits<char>::length(buf.c_str()));
-  return buf;
+  Handle type(H5Dget_type(d.get())), space(H5Dget_space(d.get()));
+  return read_one_string(type.get(), space.get(), [&](hid_t mem, void* buf) {
+    return H5Dread(d.get(), mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf);
+  });
 }
 
 std::optional<double> read_number_attr(hid_t obj, const char* name) {

@@ -10,10 +10,14 @@ namespace attnflow {
 AttentionModel::AttentionModel(Shape shape, Space space, AttentionParams p)
     : Model(shape, space), p_(std::move(p)) {}
 
-void AttentionModel::attention(CMatMap x, RowMat& out) {
+void AttentionModel::project(CMatMap x, bool values) {
   parallel_product(qx_, x, p_.Q.transpose(), p_.beta);
   parallel_product(kx_, x, p_.K.transpose());
-  parallel_product(vx_, x, p_.V.transpose());
+  if (values) parallel_product(vx_, x, p_.V.transpose());
+}
+
+void AttentionModel::attention(CMatMap x, RowMat& out) {
+  project(x, true);
   stream_attention({&qx_, &kx_, &vx_, nullptr, p_.norm}, &out);
 }
 
@@ -33,8 +37,7 @@ double AttentionModel::observable(const std::string& name, double, ConstStateVie
     const Eigen::RowVectorXd ks = (x * p_.K.transpose()).colwise().sum();
     return qs.dot(ks) / (2 * n * n);
   }
-  qx_.noalias() = p_.beta * (x * p_.Q.transpose());
-  kx_.noalias() = x * p_.K.transpose();
+  project(x, false);
   Vec logz;
   stream_attention({&qx_, &kx_, nullptr, nullptr, p_.norm}, nullptr, &logz);
   double sum = 0;

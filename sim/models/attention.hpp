@@ -35,6 +35,9 @@ class AttentionModel : public Model {
   const AttentionParams& params() const { return p_; }
 
  private:
+  // qx_ = beta X Q^T, kx_ = X K^T (and vx_ = X V^T when values), row blocks in parallel.
+  void project(CMatMap x, bool values);
+
   AttentionParams p_;
   RowMat qx_, kx_, vx_, out_;
 };

@@ -63,7 +63,7 @@ class InteractionEnergy : public Model {
     auto dx = ds.x();
     if (p_.softmax_mobility) {
       const double dn = static_cast<double>(x.rows());
-      ax_.noalias() = x * p_.A;
+      parallel_product(ax_, x, p_.A);
       xk_ = x;
       stream_attention({&ax_, &xk_, nullptr, nullptr, Normalization::Softmax}, nullptr, &logz_);
       dx.noalias() = -(g_ * p_.B);

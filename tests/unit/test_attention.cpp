@@ -24,6 +24,21 @@ double rel_err(const RowMat& a, const RowMat& b) {
   return (a - b).cwiseAbs().maxCoeff() / std::max(1e-300, b.cwiseAbs().maxCoeff());
 }
 
+// The SA right-hand side (Euclidean, Q = K = V = I) of tokens x at inverse temperature beta:
+// finite, and its relative error against the materialised softmax reference.
+double identity_sa_error(const RowMat& x, double beta) {
+  const Index n = x.rows(), d = x.cols();
+  AttentionParams p;
+  p.beta = beta;
+  p.Q = p.K = p.V = RowMat::Identity(d, d);
+  AttentionModel m({n, d, false}, Space::Euclidean, p);
+  State s({n, d, false}), ds({n, d, false});
+  s.x() = x;
+  m.rhs(0, s.view(), ds.view());
+  REQUIRE(ds.u.allFinite());
+  return rel_err(ds.x(), attention_reference(x, p.Q, p.K, p.V, p.beta, true));
+}
+
 }  // namespace
 
 TEST_CASE("the streamed attention RHS equals the materialised softmax reference to 1e-12") {
@@ -52,17 +67,8 @@ TEST_CASE("the streamed attention RHS equals the materialised softmax reference 
 
 TEST_CASE("large scores do not overflow the online softmax") {
   Rng rng(1);
-  const Index n = 300, d = 3;
-  AttentionParams p;
-  p.beta = 200.0;  // scores up to ~ +-2000: exp would overflow without the running max
-  p.Q = p.K = p.V = RowMat::Identity(d, d);
-  RowMat x = random_matrix(n, d, rng);
-  AttentionModel m({n, d, false}, Space::Euclidean, p);
-  State s({n, d, false}), ds({n, d, false});
-  s.x() = x;
-  m.rhs(0, s.view(), ds.view());
-  REQUIRE(ds.u.allFinite());
-  CHECK(rel_err(ds.x(), attention_reference(x, p.Q, p.K, p.V, p.beta, true)) < 1e-12);
+  // beta = 200: scores up to ~ +-2000, exp would overflow without the running max.
+  CHECK(identity_sa_error(random_matrix(300, 3, rng), 200.0) < 1e-12);
 }
 
 TEST_CASE("the one-pass softmax rescales and redoes key blocks when later keys score far higher") {
@@ -76,15 +82,7 @@ TEST_CASE("the one-pass softmax rescales and redoes key blocks when later keys s
     const double len = j < 512 ? 0.01 * (1.0 + double(j) / 512) : 1.0 + 2.0 * double(j - 512) / double(n - 512);
     x.row(j) << len + 0.01 * rng.normal(), 0.01 * rng.normal(), 0.01 * rng.normal();
   }
-  AttentionParams p;
-  p.beta = 200.0;
-  p.Q = p.K = p.V = RowMat::Identity(d, d);
-  AttentionModel m({n, d, false}, Space::Euclidean, p);
-  State s({n, d, false}), ds({n, d, false});
-  s.x() = x;
-  m.rhs(0, s.view(), ds.view());
-  REQUIRE(ds.u.allFinite());
-  CHECK(rel_err(ds.x(), attention_reference(x, p.Q, p.K, p.V, p.beta, true)) < 1e-12);
+  CHECK(identity_sa_error(x, 200.0) < 1e-12);
 }
 
 TEST_CASE("fast_exp_below is within 2 ulp of exp on [-708, 709]") {
