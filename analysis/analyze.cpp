@@ -15,8 +15,8 @@
 #include "analysis/ellipticity.hpp"
 #include "analysis/h5_read.hpp"
 #include "analysis/ssa_oneshot.hpp"
-#include "sim/error.hpp"
-#include "sim/state.hpp"
+#include "sim/core/error.hpp"
+#include "sim/core/state.hpp"
 
 namespace attnflow {
 namespace {

@@ -72,7 +72,6 @@ Rerun rerun(const Scenario& sc, const std::string& text, const std::string& name
   Rerun r;
   r.x0 = sim.state().x();
   RunOptions opt;
-  opt.write = false;
   r.sum = sim.run(opt);
   r.series = sim.series();
   r.x1 = sim.state().x();
@@ -236,9 +235,8 @@ ClaimResult evaluate_claim(const ClaimSpec& c, const Scenario& sc, const Series&
     if (c.reference == "zero") {
       ref.assign(y.size(), 0.0);
     } else if (c.reference == "equiangular") {
-      const toml::table& model = *sc.resolved["model"].as_table();
-      const double beta = model["beta"].value_or(1.0);
-      const bool softmax = model["normalization"].value_or(std::string("softmax")) == "softmax";
+      const double beta = sc.number("model.beta");
+      const bool softmax = sc.text("model.normalization") == "softmax";
       ref = equiangular_gamma(t, sc.integrator.t0, sc.tokens.n, beta, softmax);
     } else {
       auto jt = s.values.find(c.reference);

@@ -36,8 +36,8 @@
 #include <string>
 #include <vector>
 
-#include "sim/scenario.hpp"
-#include "sim/simulation.hpp"
+#include "sim/config/scenario.hpp"
+#include "sim/run/simulation.hpp"
 
 namespace attnflow {
 

@@ -9,7 +9,7 @@
 //                           r_i(X) = sqrt((x_i - m)^T Sigma^-1 (x_i - m)) with the empirical
 //                           mean and covariance: exactly invariant under invertible affine maps,
 //                           so the law keeps its generator g (the "shape" test of 6.4 step 5)
-#include "sim/state.hpp"
+#include "sim/core/state.hpp"
 
 namespace attnflow {
 

@@ -1,6 +1,6 @@
 #include "analysis/h5_read.hpp"
 
-#include "sim/error.hpp"
+#include "sim/core/error.hpp"
 
 namespace attnflow {
 

@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "sim/state.hpp"
+#include "sim/core/state.hpp"
 
 namespace attnflow {
 

@@ -7,9 +7,9 @@
 
 #include <CLI/CLI.hpp>
 
-#include "analysis/attention_stats.hpp"
+#include "sim/kernels/attention_stats.hpp"
 #include "analysis/h5_read.hpp"
-#include "sim/error.hpp"
+#include "sim/core/error.hpp"
 #include "sim/models/ssa.hpp"
 
 namespace attnflow {

@@ -28,9 +28,9 @@
 #include <vector>
 
 #include "sim/models/attention.hpp"
-#include "sim/rng.hpp"
-#include "sim/scenario.hpp"
-#include "sim/simulation.hpp"
+#include "sim/core/rng.hpp"
+#include "sim/config/scenario.hpp"
+#include "sim/run/simulation.hpp"
 
 using namespace attnflow;
 
@@ -105,8 +105,6 @@ void bm_kuramoto(benchmark::State& st, long n) {
       "distribution = \"lorentzian\"\ngamma = 0.5\ninitial_phases = \"uniform\"\n";
   const Scenario sc = load_scenario_text(scenario_text(model, "", n, 1, 0.1 * steps), "kuramoto");
   RunOptions opt;
-  opt.quiet = true;
-  opt.write = false;
   std::int64_t done = 0;
   for (auto _ : st) {
     st.PauseTiming();  // a fresh initial state each time, built outside the timed region

@@ -22,8 +22,8 @@
 #include <string>
 #include <vector>
 
-#include "sim/poly_algorithms.hpp"
-#include "sim/rng.hpp"
+#include "sim/kernels/poly_algorithms.hpp"
+#include "sim/core/rng.hpp"
 
 using namespace attnflow;
 

@@ -3,8 +3,8 @@
 //
 //   (F, G) = ORACLE(X^k, Y^k)                       one oracle call a layer
 //   X^{k+1} = X^k + h F,    Y^{k+1} = Y^k + h (G - alpha(t_k) Y^k)
-#include "sim/registry.hpp"
-#include "sim/second_order.hpp"
+#include "sim/core/registry.hpp"
+#include "sim/models/second_order.hpp"
 
 namespace attnflow {
 namespace {

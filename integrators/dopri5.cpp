@@ -11,7 +11,7 @@
 #include <boost/numeric/odeint.hpp>
 #include <boost/numeric/odeint/external/eigen/eigen.hpp>
 
-#include "sim/registry.hpp"
+#include "sim/core/registry.hpp"
 
 namespace attnflow {
 namespace {

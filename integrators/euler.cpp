@@ -1,6 +1,6 @@
 // Explicit Euler, order 1:  u_{k+1} = u_k + h F(t_k, u_k).
 // One step of the attention flow is one (pre-norm-free) transformer residual layer.
-#include "sim/registry.hpp"
+#include "sim/core/registry.hpp"
 
 namespace attnflow {
 namespace {

@@ -7,8 +7,8 @@
 //   w_k = int_{t_k}^{t_{k+1}} exp(-(eta(t_{k+1}) - eta(s))) ds   (exact variation-of-constants
 //         weight; for alpha = c/t: t_{k+1}/(c+1) [1 - (t_k/t_{k+1})^{c+1}]; the v1 code's
 //         h (1 - sigma)/Delta eta is exact only for constant alpha)
-#include "sim/registry.hpp"
-#include "sim/second_order.hpp"
+#include "sim/core/registry.hpp"
+#include "sim/models/second_order.hpp"
 
 namespace attnflow {
 namespace {

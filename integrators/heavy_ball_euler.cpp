@@ -6,8 +6,8 @@
 //
 // The authors learn the multiplicative damping a_k (initial 0.9); a simulator ties it to the
 // damping schedule so the block is a first-order scheme for x' = F, y' = G - alpha y.
-#include "sim/registry.hpp"
-#include "sim/second_order.hpp"
+#include "sim/core/registry.hpp"
+#include "sim/models/second_order.hpp"
 
 namespace attnflow {
 namespace {

@@ -9,8 +9,8 @@
 // For a separable H = p^T M^-1 p / 2 + U(q) the map is conformally symplectic:
 // J^T Omega J = sigma Omega, det J = sigma^d. For the nonseparable attention Hamiltonians the
 // explicit kick-drift is not exactly presymplectic (the exact symplectic Euler is implicit).
-#include "sim/registry.hpp"
-#include "sim/second_order.hpp"
+#include "sim/core/registry.hpp"
+#include "sim/models/second_order.hpp"
 
 namespace attnflow {
 namespace {

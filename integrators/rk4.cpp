@@ -3,7 +3,7 @@
 //   u <- u + h/6 (k1 + 2 k2 + 2 k3 + k4)
 // On the sphere the stages use the tangent field and the result is retracted (row
 // normalisation) by Integrator::advance after the step; this keeps order 4.
-#include "sim/registry.hpp"
+#include "sim/core/registry.hpp"
 
 namespace attnflow {
 namespace {

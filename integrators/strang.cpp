@@ -5,8 +5,8 @@
 //   Y <- sigma(t_k + h/2, t_k + h) Y
 // (the authors' code uses the first factor twice; the exact second-half factor keeps order 2
 // for time-dependent alpha).
-#include "sim/registry.hpp"
-#include "sim/second_order.hpp"
+#include "sim/core/registry.hpp"
+#include "sim/models/second_order.hpp"
 
 namespace attnflow {
 namespace {

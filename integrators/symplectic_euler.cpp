@@ -7,8 +7,8 @@
 // Symplectic (conformally, with the exact damping factor sigma_k) for separable H; first order.
 // The kick-then-drift variant with one oracle call a layer is kick_damp_drift. Two oracle
 // calls a step (F at X^k and the force at X^{k+1}).
-#include "sim/registry.hpp"
-#include "sim/second_order.hpp"
+#include "sim/core/registry.hpp"
+#include "sim/models/second_order.hpp"
 
 namespace attnflow {
 namespace {

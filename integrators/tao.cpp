@@ -6,8 +6,8 @@
 //   phi_A(tau) phi_B(tau) phi_C(h) phi_B(tau) phi_A(tau);  Y^{k+1} = e^{-(eta(t_{k+1}) - eta(t_k))} Pi
 //   ORACLE_t(X, Pi): p = e^{-eta} Pi, vel = F(X, p), force = e^{eta} G(X, p)
 // Coupling xi = 1 (the authors' learned xi starts at 0.5 or 1).
-#include "sim/registry.hpp"
-#include "sim/second_order.hpp"
+#include "sim/core/registry.hpp"
+#include "sim/models/second_order.hpp"
 
 namespace attnflow {
 namespace {

@@ -6,8 +6,8 @@
 #include <cmath>
 #include <vector>
 
-#include "sim/registry.hpp"
-#include "sim/second_order.hpp"
+#include "sim/core/registry.hpp"
+#include "sim/models/second_order.hpp"
 
 namespace attnflow {
 

@@ -9,8 +9,8 @@
 // For separable H (F = F(y), G = G(x)) this is the symplectic, time-reversible, second-order
 // leapfrog (conformally symplectic with damping). For nonseparable H (the attention
 // Hamiltonians) the explicit form is not symplectic; use tao there. Two oracle calls a step.
-#include "sim/registry.hpp"
-#include "sim/second_order.hpp"
+#include "sim/core/registry.hpp"
+#include "sim/models/second_order.hpp"
 
 namespace attnflow {
 namespace {

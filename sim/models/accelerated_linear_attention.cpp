@@ -12,9 +12,10 @@
 // Every block maps each particle by the same affine map in (x_i, y_i): ellipticity is preserved
 // (sympformer.md 6.3). Observables: energy (= (1/N) sum W), hamiltonian, kinetic_energy,
 // oracle_calls.
-#include "sim/matrix_param.hpp"
-#include "sim/registry.hpp"
-#include "sim/second_order.hpp"
+#include "sim/config/matrix_param.hpp"
+#include "sim/config/section.hpp"
+#include "sim/core/registry.hpp"
+#include "sim/models/second_order.hpp"
 
 namespace attnflow {
 namespace {

@@ -22,9 +22,10 @@
 //   E = -(K/2N) |sum_i x_i|^2 - sum_i <c_i, x_i>, non-increasing when Omega = 0.
 #include <cmath>
 
-#include "sim/kernel_attention.hpp"
-#include "sim/registry.hpp"
-#include "sim/rng.hpp"
+#include "sim/kernels/kernel_attention.hpp"
+#include "sim/config/section.hpp"
+#include "sim/core/registry.hpp"
+#include "sim/core/rng.hpp"
 
 namespace attnflow {
 namespace {

@@ -2,8 +2,9 @@
 
 #include <cmath>
 
-#include "sim/matrix_param.hpp"
-#include "sim/registry.hpp"
+#include "sim/config/matrix_param.hpp"
+#include "sim/config/section.hpp"
+#include "sim/core/registry.hpp"
 
 namespace attnflow {
 

@@ -11,8 +11,8 @@
 // Observable "energy": E_beta = 1/(2 beta N^2) sum_ij exp(beta <Q x_i, K x_j>)  (GLPR 9.1;
 // with Q = K = I it is the interaction energy that USA ascends). For beta = 0 the beta -> 0
 // limit of E_beta - 1/(2 beta), i.e. 1/(2 N^2) sum_ij <Q x_i, K x_j>, is reported.
-#include "sim/kernel_attention.hpp"
-#include "sim/model.hpp"
+#include "sim/kernels/kernel_attention.hpp"
+#include "sim/core/model.hpp"
 
 namespace attnflow {
 

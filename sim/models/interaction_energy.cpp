@@ -15,10 +15,11 @@
 // Observable "energy" = E(rho_N).
 #include <cmath>
 
-#include "sim/kernel_attention.hpp"
-#include "sim/matrix_param.hpp"
-#include "sim/registry.hpp"
-#include "sim/second_order.hpp"
+#include "sim/kernels/kernel_attention.hpp"
+#include "sim/config/matrix_param.hpp"
+#include "sim/config/section.hpp"
+#include "sim/core/registry.hpp"
+#include "sim/models/second_order.hpp"
 
 namespace attnflow {
 namespace {

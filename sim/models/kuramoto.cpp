@@ -59,11 +59,12 @@
 #include <numeric>
 #include <sstream>
 
-#include "analysis/attention_stats.hpp"
-#include "sim/fast_exp.hpp"
-#include "sim/registry.hpp"
-#include "sim/rng.hpp"
-#include "sim/ssa_operator.hpp"
+#include "sim/kernels/attention_stats.hpp"
+#include "sim/kernels/fast_exp.hpp"
+#include "sim/config/section.hpp"
+#include "sim/core/registry.hpp"
+#include "sim/core/rng.hpp"
+#include "sim/kernels/ssa_operator.hpp"
 
 namespace attnflow {
 namespace {
@@ -507,17 +508,7 @@ ModelFactory read_kuramoto(Section& m, const TokensSpec& tokens) {
     p.alpha = m.real("alpha", 1.0);
     if (p.alpha < 0) m.fail("alpha", "must be >= 0");
   }
-  const std::filesystem::path base = std::filesystem::path(m.doc().path).has_parent_path()
-                                         ? std::filesystem::path(m.doc().path).parent_path()
-                                         : std::filesystem::path(".");
-  auto resolve = [&](const std::string& key) {
-    std::filesystem::path fp(m.string(key));
-    if (fp.is_relative()) fp = base / fp;
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(fp, ec))
-      m.fail(key, "names a file that does not exist: " + fp.string());
-    return fp.string();
-  };
+  auto resolve = [&](const std::string& key) { return m.file(key); };
   if (p.rule == Rule::Matrix) {
     const std::string path = resolve("coupling_matrix");
     auto rows = read_csv_rows(path, m, "coupling_matrix");

@@ -8,9 +8,10 @@
 // x(t) = x0 / sqrt(1 - 2 x0^2 t)).
 //
 // Observable "energy": E_lin = (1/N) sum_i W(x_i) = -(1/2N) sum_i x_i^T V x_i.
-#include "sim/matrix_param.hpp"
-#include "sim/model.hpp"
-#include "sim/registry.hpp"
+#include "sim/config/matrix_param.hpp"
+#include "sim/core/model.hpp"
+#include "sim/config/section.hpp"
+#include "sim/core/registry.hpp"
 
 namespace attnflow {
 namespace {

@@ -24,10 +24,11 @@
 #include <cmath>
 #include <limits>
 
-#include "sim/poly_algorithms.hpp"
-#include "sim/poly_tasks.hpp"
-#include "sim/registry.hpp"
-#include "sim/rng.hpp"
+#include "sim/kernels/poly_algorithms.hpp"
+#include "sim/models/poly_tasks.hpp"
+#include "sim/config/section.hpp"
+#include "sim/core/registry.hpp"
+#include "sim/core/rng.hpp"
 
 namespace attnflow {
 namespace {

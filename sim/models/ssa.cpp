@@ -17,10 +17,11 @@
 
 #include <cmath>
 
-#include "analysis/attention_stats.hpp"
-#include "sim/registry.hpp"
-#include "sim/rng.hpp"
-#include "sim/ssa_operator.hpp"
+#include "sim/kernels/attention_stats.hpp"
+#include "sim/config/section.hpp"
+#include "sim/core/registry.hpp"
+#include "sim/core/rng.hpp"
+#include "sim/kernels/ssa_operator.hpp"
 
 namespace attnflow {
 

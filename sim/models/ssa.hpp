@@ -25,8 +25,8 @@
 #include <string>
 #include <vector>
 
-#include "sim/nn_ops.hpp"
-#include "sim/state.hpp"
+#include "sim/kernels/nn_ops.hpp"
+#include "sim/core/state.hpp"
 
 namespace attnflow {
 

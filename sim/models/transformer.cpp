@@ -9,11 +9,12 @@
 // FFN weights: i.i.d. N(0, 1/fan_in) from the seed stream "model.ffn".
 #include <cmath>
 
-#include "sim/matrix_param.hpp"
+#include "sim/config/matrix_param.hpp"
 #include "sim/models/attention.hpp"
-#include "sim/nn_ops.hpp"
-#include "sim/registry.hpp"
-#include "sim/rng.hpp"
+#include "sim/kernels/nn_ops.hpp"
+#include "sim/config/section.hpp"
+#include "sim/core/registry.hpp"
+#include "sim/core/rng.hpp"
 
 namespace attnflow {
 namespace {

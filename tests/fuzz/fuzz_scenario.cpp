@@ -9,8 +9,8 @@
 #include <cstdlib>
 #include <string>
 
-#include "sim/error.hpp"
-#include "sim/scenario.hpp"
+#include "sim/core/error.hpp"
+#include "sim/config/scenario.hpp"
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   setenv("ATTNFLOW_MAX_STATE_BYTES", "16000000", 1);

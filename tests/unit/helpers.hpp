@@ -2,8 +2,8 @@
 // Shared test helpers: scenarios from text, runs without output, brute-force references.
 #include <string>
 
-#include "sim/scenario.hpp"
-#include "sim/simulation.hpp"
+#include "sim/config/scenario.hpp"
+#include "sim/run/simulation.hpp"
 
 namespace attnflow::test {
 
@@ -16,7 +16,6 @@ inline Scenario scenario(const std::string& text, const std::vector<std::string>
 inline State run_final(const Scenario& sc) {
   Simulation sim(sc);
   RunOptions opt;
-  opt.write = false;
   sim.run(opt);
   return sim.state();
 }

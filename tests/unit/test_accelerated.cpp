@@ -2,14 +2,15 @@
 // the zero-momentum identity, validation errors, oracle counting, thread determinism and
 // O(N d) memory of the softmax RHS (SympFormer arXiv 2603.16535; research/sympformer.md 3.3,
 // 3.4, 4.4, 10 items 3-6).
+#include <utility>
 #include <omp.h>
 #include <sys/resource.h>
 
 #include <doctest/doctest.h>
 
-#include "sim/registry.hpp"
-#include "sim/rng.hpp"
-#include "sim/second_order.hpp"
+#include "sim/core/registry.hpp"
+#include "sim/core/rng.hpp"
+#include "sim/models/second_order.hpp"
 #include "helpers.hpp"
 
 using namespace attnflow;
@@ -184,7 +185,6 @@ quantities = ["oracle_calls"]
     const Scenario sc = test::scenario(base, {std::string("integrator.kind=\"") + k + "\""});
     Simulation sim(sc);
     RunOptions opt;
-    opt.write = false;
     const RunSummary sum = sim.run(opt);
     const bool four = std::string(k) == "tao" || std::string(k) == "strang";
     CHECK(sum.oracle_calls == (four ? 40 : 10));
@@ -247,7 +247,6 @@ t_end = 2.0
   Simulation sim(sc);
   const RowMat x0 = sim.state().x();
   RunOptions opt;
-  opt.write = false;
   sim.run(opt);
   const RowMat A{{0.3, 0.05, 0.0}, {0.05, 0.2, 0.0}, {0.0, 0.0, 0.25}};
   const RowMat V{{-0.5, 0.1, 0.0}, {0.1, -0.3, 0.0}, {0.0, 0.0, 0.2}};

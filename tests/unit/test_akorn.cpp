@@ -2,7 +2,7 @@
 
 #include <doctest/doctest.h>
 
-#include "sim/rng.hpp"
+#include "sim/core/rng.hpp"
 #include "helpers.hpp"
 
 using namespace attnflow;
@@ -50,7 +50,6 @@ TEST_CASE("an AKOrN run stays on the sphere and its energy decreases when Omega 
       "dt = 0.05\nt_end = 8.0\n[observe]\nquantities = [\"energy\", \"mean_norm\"]\n");
   Simulation sim(sc);
   RunOptions opt;
-  opt.write = false;
   sim.run(opt);
   const auto& e = sim.series().values.at("energy");
   for (std::size_t k = 1; k < e.size(); ++k) CHECK(e[k] <= e[k - 1] + 1e-12);
@@ -64,7 +63,6 @@ TEST_CASE("AKOrN with attention coupling runs and counts one oracle call per RHS
       "[integrator]\nkind = \"rk4\"\ndt = 0.05\nt_end = 1.0\n");
   Simulation sim(sc);
   RunOptions opt;
-  opt.write = false;
   const auto sum = sim.run(opt);
   CHECK(sum.oracle_calls == sum.rhs_evals);
   CHECK(sim.state().u.allFinite());

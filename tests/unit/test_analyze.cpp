@@ -12,21 +12,20 @@
 #include "analysis/analyze.hpp"
 #include "analysis/compare.hpp"
 #include "analysis/ellipticity.hpp"
-#include "sim/rng.hpp"
+#include "sim/core/rng.hpp"
 #include "helpers.hpp"
+#include "sim/io/run_file.hpp"
 
 using namespace attnflow;
 
 namespace {
 
-std::string run_to_file(const std::string& text, const std::string& name) {
+std::string run_into_file(const std::string& text, const std::string& name) {
   const std::string path =
       (std::filesystem::temp_directory_path() / (name + std::to_string(getpid()) + ".h5")).string();
   const Scenario sc = test::scenario(text);
   Simulation sim(sc);
-  RunOptions opt;
-  opt.output = path;
-  sim.run(opt);
+  run_to_file(sim, path);
   return path;
 }
 
@@ -63,7 +62,7 @@ quantities = ["energy"]
 }  // namespace
 
 TEST_CASE("analyze fits the exponential rate of energy ~ e^{-2t} and writes /analysis/fits") {
-  const std::string f = run_to_file(kDecay, "attnflow_analyze_decay");
+  const std::string f = run_into_file(kDecay, "attnflow_analyze_decay");
   CHECK(analyze_main({f, "--observable", "energy", "--window", "1", "4", "--threshold", "1e-3",
                       "--write-fits"}) == 0);
   CHECK(read_attr(f, "/analysis/fits/energy", "rate") == doctest::Approx(2.0).epsilon(1e-6));
@@ -73,7 +72,7 @@ TEST_CASE("analyze fits the exponential rate of energy ~ e^{-2t} and writes /ana
 }
 
 TEST_CASE("analyze exit codes: 2 for bad options or observables, 4 for unreadable files") {
-  const std::string f = run_to_file(kDecay, "attnflow_analyze_codes");
+  const std::string f = run_into_file(kDecay, "attnflow_analyze_codes");
   CHECK(analyze_main({f, "--bogus"}) == 2);
   CHECK(analyze_main({f, "--window", "3", "1"}) == 2);
   CHECK(analyze_main({f, "--observable", "nope"}) == 2);

@@ -2,10 +2,10 @@
 
 #include <doctest/doctest.h>
 
-#include "sim/fast_exp.hpp"
-#include "sim/kernel_attention.hpp"
+#include "sim/kernels/fast_exp.hpp"
+#include "sim/kernels/kernel_attention.hpp"
 #include "sim/models/attention.hpp"
-#include "sim/rng.hpp"
+#include "sim/core/rng.hpp"
 #include "helpers.hpp"
 
 using namespace attnflow;

@@ -5,9 +5,9 @@
 
 #include <doctest/doctest.h>
 
-#include "sim/registry.hpp"
-#include "sim/rng.hpp"
-#include "sim/second_order.hpp"
+#include "sim/core/registry.hpp"
+#include "sim/core/rng.hpp"
+#include "sim/models/second_order.hpp"
 #include "helpers.hpp"
 
 using namespace attnflow;
@@ -182,7 +182,6 @@ TEST_CASE("block integrators refuse first-order models with a clear message") {
                                      "[integrator]\nkind = \"ab2\"\nt_end = 1.0\n");
   Simulation sim(sc);
   RunOptions opt;
-  opt.write = false;
   CHECK_THROWS_WITH_AS(sim.run(opt), doctest::Contains("second-order"), ConfigError);
 }
 

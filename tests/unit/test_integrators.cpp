@@ -78,7 +78,6 @@ TEST_CASE("finite-time blow-up of x' = x^3 stops the run with a numerical error"
   const Scenario sc = test::scenario(cubic_with_x0(1.0), {"integrator.kind=rk4", "integrator.dt=0.01"});
   Simulation sim(sc);
   RunOptions opt;
-  opt.write = false;
   CHECK_THROWS_AS(sim.run(opt), NumericalError);
 }
 
@@ -86,7 +85,6 @@ TEST_CASE("dopri5 stops with a step-size underflow before the blow-up time") {
   const Scenario sc = test::scenario(cubic_with_x0(1.0), {"integrator.kind=dopri5", "integrator.dt_min=1e-9"});
   Simulation sim(sc);
   RunOptions opt;
-  opt.write = false;
   try {
     sim.run(opt);
     FAIL("expected a numerical error");

@@ -7,8 +7,8 @@
 
 #include <doctest/doctest.h>
 
-#include "sim/rng.hpp"
-#include "sim/ssa_operator.hpp"
+#include "sim/core/rng.hpp"
+#include "sim/kernels/ssa_operator.hpp"
 #include "helpers.hpp"
 
 using namespace attnflow;
@@ -204,7 +204,6 @@ TEST_CASE("the Kuramoto energy decreases along a run and r_theory is the Lorentz
       "t_end = 10.0\n[observe]\nquantities = [\"energy\", \"r_theory\"]\n");
   Simulation sim(sc);
   RunOptions opt;
-  opt.write = false;
   sim.run(opt);
   const auto& e = sim.series().values.at("energy");
   for (std::size_t k = 1; k < e.size(); ++k) CHECK(e[k] <= e[k - 1]);

@@ -8,9 +8,9 @@
 
 #include <string>
 
-#include "sim/poly_algorithms.hpp"
-#include "sim/poly_polynomial.hpp"
-#include "sim/rng.hpp"
+#include "sim/kernels/poly_algorithms.hpp"
+#include "sim/kernels/poly_polynomial.hpp"
+#include "sim/core/rng.hpp"
 #include "helpers.hpp"
 
 using namespace attnflow;
@@ -69,7 +69,6 @@ quantities = ["task_accuracy"]
 )", sets);
   Simulation sim(sc);
   RunOptions opt;
-  opt.write = false;
   sim.run(opt);
   return sim.model().observable("task_accuracy", 1.0, sim.state().view());
 }
@@ -321,7 +320,6 @@ TEST_CASE("poly model: oracle calls count attention passes (one per tree edge)")
                                        h + "\"\nmode = \"layers\"\n[integrator]\nkind = \"euler\"\ndt = 0.1\nlayers = 3\n");
     Simulation sim(sc);
     RunOptions opt;
-    opt.write = false;
     sim.run(opt);
     return sim.model().counters.oracle_calls;
   };

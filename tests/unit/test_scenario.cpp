@@ -4,7 +4,7 @@
 
 #include <doctest/doctest.h>
 
-#include "sim/init.hpp"
+#include "sim/run/init.hpp"
 #include "helpers.hpp"
 
 using namespace attnflow;

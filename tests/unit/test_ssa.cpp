@@ -6,10 +6,10 @@
 
 #include <doctest/doctest.h>
 
-#include "analysis/attention_stats.hpp"
+#include "sim/kernels/attention_stats.hpp"
 #include "sim/models/ssa.hpp"
-#include "sim/rng.hpp"
-#include "sim/ssa_operator.hpp"
+#include "sim/core/rng.hpp"
+#include "sim/kernels/ssa_operator.hpp"
 #include "helpers.hpp"
 
 using namespace attnflow;
@@ -190,7 +190,6 @@ TEST_CASE("default-init SSA is the identity attention and the figure init is den
     }
     CHECK(m.observable("tf_sparsity", 0, s.view()) == 0.0);
     RunOptions opt;
-    opt.write = false;
     sim.run(opt);  // two OSN layers run and stay finite
     CHECK(sim.state().u.allFinite());
   }

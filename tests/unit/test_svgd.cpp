@@ -5,7 +5,7 @@
 
 #include <doctest/doctest.h>
 
-#include "sim/rng.hpp"
+#include "sim/core/rng.hpp"
 #include "helpers.hpp"
 
 using namespace attnflow;
@@ -110,7 +110,6 @@ t_end = 5.0
   Simulation sim(sc);
   const RowMat x0 = sim.state().x();
   RunOptions opt;
-  opt.write = false;
   sim.run(opt);
   RowMat ref = x0;
   ref.col(0) *= std::exp(-0.01 * 5.0);
@@ -140,7 +139,6 @@ t_end = 6.0
   Simulation sim(sc);
   const RowMat x0 = sim.state().x();
   RunOptions opt;
-  opt.write = false;
   sim.run(opt);
   const double t = 6.0, w = std::sqrt(0.99);
   RowMat ref = x0;
@@ -173,7 +171,6 @@ quantities = ["mean_error", "cov_error"]
 )");
   Simulation sim(sc);
   RunOptions opt;
-  opt.write = false;
   sim.run(opt);
   CHECK(sim.series().values.at("mean_error").back() < 1e-6);
   CHECK(sim.series().values.at("cov_error").back() < 1e-6);

@@ -1,0 +1,193 @@
+// attnflow command line (SPEC section 2).
+//
+//   attnflow run SCENARIO.toml [-o OUT.h5] [--set key=value]... [--quiet]
+//   attnflow run --resume RUN.h5
+//   attnflow check SCENARIO.toml... [--set key=value]...
+//   attnflow validate SCENARIO.toml...
+//   attnflow analyze RUN.h5 [...]
+//   attnflow render RUN.h5 [...]
+//
+// Exit codes: 0 ok; 1 a claim failed; 2 invalid input; 3 numerical failure; 4 I/O failure;
+// 130/143 interrupted by SIGINT/SIGTERM (output closed and readable).
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <optional>
+
+#include <CLI/CLI.hpp>
+
+#include "analysis/claims.hpp"
+#include "sim/core/registry.hpp"
+#include "sim/io/resume.hpp"
+#include "sim/io/run_file.hpp"
+#include "sim/config/scenario.hpp"
+#include "sim/run/simulation.hpp"
+
+#ifdef ATTNFLOW_HAVE_VIZ
+#include "viz/render.hpp"
+#endif
+#include "analysis/analyze.hpp"
+
+using namespace attnflow;
+
+namespace {
+
+void on_signal(int sig) { g_pending_signal.store(sig); }
+
+void install_signal_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+int exit_for_signal(int sig) { return 128 + sig; }
+
+struct Common {
+  std::vector<std::string> sets;
+  bool quiet = false;
+};
+
+int cmd_run(const std::string& path, const std::string& out, const Common& c, bool resume) {
+  std::optional<ResumePoint> rp;
+  Scenario sc;
+  if (resume) {
+    if (!out.empty() || !c.sets.empty())
+      throw ConfigError("--resume continues a run as it was: -o and --set do not apply");
+    rp = read_resume_point(path);
+    if (rp->complete) {
+      std::cerr << path << ": the run is already complete (" << rp->frames << " frames)\n";
+      return 0;
+    }
+    sc = load_scenario_text(rp->scenario_text, rp->scenario_path);
+  } else {
+    sc = load_scenario(path, c.sets);
+  }
+  Simulation sim(sc);
+  FileRunOptions opt;
+  std::string output = out.empty() ? sc.run.output : out;
+  if (rp) {
+    opt.resume = &*rp;
+    output = path;
+    if (!c.quiet)
+      std::cerr << "resuming " << path << " at frame " << rp->frames << ", t = " << rp->t << "\n";
+  }
+  opt.progress = !c.quiet && isatty(STDERR_FILENO);
+  RunSummary s = run_to_file(sim, output, opt);
+  if (!c.quiet || s.signal) std::cerr << s.line() << "\n";
+  if (s.signal) {
+    std::cerr << "stopped by signal " << s.signal << " at t = " << s.t_final << " after "
+              << s.frames << " frames; " << s.output << " is closed and readable\n";
+    return exit_for_signal(s.signal);
+  }
+  return 0;
+}
+
+int cmd_check(const std::vector<std::string>& paths, const Common& c) {
+  int failed = 0;
+  for (const auto& path : paths) {
+    Scenario sc = load_scenario(path, c.sets);
+    if (sc.expect.empty()) throw ConfigError(path + ": no [[expect]] claims to check");
+    Simulation sim(sc);
+    FileRunOptions opt;
+    opt.progress = !c.quiet && isatty(STDERR_FILENO);
+    RunSummary s = run_to_file(sim, sc.run.output, opt);
+    if (s.signal) {
+      std::cerr << s.line() << "\n";
+      return exit_for_signal(s.signal);
+    }
+    if (!c.quiet) std::cout << path << ": " << s.line() << "\n";
+    for (const auto& r : evaluate_claims(sc, sim.series())) {
+      std::cout << (r.pass ? "PASS " : "FAIL ") << path << ": " << r.detail << "\n";
+      failed += !r.pass;
+    }
+  }
+  return failed ? 1 : 0;
+}
+
+int cmd_validate(const std::vector<std::string>& paths, const Common& c) {
+  for (const auto& path : paths) {
+    Scenario sc = load_scenario(path, c.sets);
+    std::cout << path << ": ok (" << sc.model_kind << ", " << sc.integrator.kind << ", N = "
+              << sc.tokens.n << ", d = " << sc.tokens.d << ", " << sc.frame_times().size()
+              << " frames)\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  install_signal_handlers();
+#ifdef ATTNFLOW_HAVE_VIZ
+  if (argc >= 2 && std::string(argv[1]) == "render")
+    return attnflow::viz::render_main(std::vector<std::string>(argv + 2, argv + argc));
+#endif
+  if (argc >= 2 && std::string(argv[1]) == "analyze")
+    return attnflow::analyze_main(std::vector<std::string>(argv + 2, argv + argc));
+  CLI::App app{"attnflow: transformer tokens as particles, attention as a mean-field flow"};
+  app.set_version_flag("--version", std::string("attnflow ") + ATTNFLOW_VERSION);
+  app.require_subcommand(1);
+  Common common;
+
+  std::string run_path, run_out;
+  bool run_resume = false;
+  auto* run = app.add_subcommand("run", "run a scenario and write its trajectory (HDF5/H5MD)");
+  run->add_option("scenario", run_path, "scenario file (TOML), or RUN.h5 with --resume")->required();
+  run->add_flag("--resume", run_resume, "continue an interrupted run file from its last complete frame");
+  run->add_option("-o,--output", run_out, "output file (default: [run] output or out/<name>.h5)");
+  run->add_option("--set", common.sets, "override a scenario key, e.g. --set integrator.dt=0.05");
+  run->add_flag("-q,--quiet", common.quiet, "no progress bar or summary");
+
+  std::vector<std::string> check_paths;
+  auto* check = app.add_subcommand("check", "run scenarios and verify their [[expect]] claims");
+  check->add_option("scenarios", check_paths, "scenario files")->required();
+  check->add_option("--set", common.sets, "override a scenario key");
+  check->add_flag("-q,--quiet", common.quiet, "only PASS/FAIL lines");
+
+  std::vector<std::string> val_paths;
+  auto* val = app.add_subcommand("validate", "parse and validate scenarios without running");
+  val->add_option("scenarios", val_paths, "scenario files")->required();
+  val->add_option("--set", common.sets, "override a scenario key");
+
+  app.add_subcommand("analyze", "metrics, fitted rates and comparisons of runs")->allow_extras();
+  auto* list = app.add_subcommand("list", "list registered models and integrators");
+#ifdef ATTNFLOW_HAVE_VIZ
+  app.add_subcommand("render", "render a run to PNG frames, animations and plots (VTK)")
+      ->allow_extras();
+#endif
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return 2;
+  }
+
+  try {
+    if (*run) return cmd_run(run_path, run_out, common, run_resume);
+    if (*check) return cmd_check(check_paths, common);
+    if (*val) return cmd_validate(val_paths, common);
+    if (*list) {
+      std::cout << "models:\n";
+      for (auto& k : ModelRegistry::names())
+        std::cout << "  " << k << "  " << ModelRegistry::find(k)->summary << "\n";
+      std::cout << "integrators:\n";
+      for (auto& k : IntegratorRegistry::names())
+        std::cout << "  " << k << "  " << IntegratorRegistry::find(k)->summary << "\n";
+      return 0;
+    }
+  } catch (const Error& e) {
+    std::cerr << "attnflow: error: " << e.what() << "\n";
+    return e.exit_code();
+  } catch (const std::exception& e) {
+    std::cerr << "attnflow: internal error: " << e.what() << "\n";
+    return 4;
+  }
+  return 0;
+}

@@ -1,0 +1,456 @@
+#include "sim/config/scenario.hpp"
+
+#include "sim/config/toml_doc.hpp"
+#include "sim/core/geometry_observables.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace attnflow {
+namespace fs = std::filesystem;
+
+std::vector<double> Scenario::frame_times() const {
+  std::vector<double> ts;
+  const double t0 = integrator.t0, t1 = integrator.t_end, dt = integrator.dt;
+  if (run.save_every > 0) {
+    const auto steps = static_cast<std::int64_t>(std::llround((t1 - t0) / dt));
+    for (std::int64_t k = 0; k <= steps; k += run.save_every) ts.push_back(t0 + k * dt);
+    return ts;
+  }
+  const auto f = run.frames;
+  if (f == 1) return {t1};
+  if (layers_mode()) {
+    // Frames fall on whole layers.
+    for (std::int64_t k = 0; k < f; ++k)
+      ts.push_back(t0 + dt * static_cast<double>((k * integrator.layers) / (f - 1)));
+    return ts;
+  }
+  for (std::int64_t k = 0; k < f; ++k)
+    ts.push_back(k == f - 1 ? t1 : t0 + (t1 - t0) * static_cast<double>(k) / static_cast<double>(f - 1));
+  return ts;
+}
+
+double Scenario::number(const std::string& key) const {
+  auto it = resolved_values.find(key);
+  if (it == resolved_values.end()) throw Error("scenario has no value for " + key);
+  try {
+    std::size_t used = 0;
+    const double v = std::stod(it->second, &used);
+    if (used == it->second.size()) return v;
+  } catch (const std::exception&) {
+  }
+  throw Error("scenario value " + key + " = " + it->second + " is not a number");
+}
+
+std::string Scenario::text(const std::string& key) const {
+  auto it = resolved_values.find(key);
+  if (it == resolved_values.end()) throw Error("scenario has no value for " + key);
+  const std::string& v = it->second;
+  if (v.size() >= 2 && v.front() == '"' && v.back() == '"') return v.substr(1, v.size() - 2);
+  return v;
+}
+
+namespace {
+
+void flatten(const toml::node& n, const std::string& prefix, std::map<std::string, std::string>& out) {
+  if (const auto* t = n.as_table()) {
+    for (const auto& [k, v] : *t) flatten(v, prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str()), out);
+    return;
+  }
+  if (const auto* a = n.as_array(); a && a->is_array_of_tables()) {
+    for (std::size_t i = 0; i < a->size(); ++i) flatten((*a)[i], prefix + "[" + std::to_string(i) + "]", out);
+    return;
+  }
+  std::ostringstream os;
+  n.visit([&](auto&& v) {
+    if constexpr (toml::is_string<decltype(v)>) os << '"' << v.get() << '"';
+    else os << v;
+  });
+  out[prefix] = os.str();
+}
+
+void apply_override(TomlDoc& doc, const std::string& ov) {
+  const auto eq = ov.find('=');
+  if (eq == std::string::npos || eq == 0)
+    throw ConfigError("--set " + ov + ": expected key=value, e.g. --set integrator.dt=0.05");
+  const std::string key = ov.substr(0, eq), value = ov.substr(eq + 1);
+  std::vector<std::string> parts;
+  std::stringstream ss(key);
+  for (std::string p; std::getline(ss, p, '.');) {
+    if (p.empty()) throw ConfigError("--set " + ov + ": empty key component");
+    parts.push_back(p);
+  }
+  toml::table* t = &doc.root;
+  for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
+    toml::node* n = t->get(parts[i]);
+    if (!n) {
+      t->insert_or_assign(parts[i], toml::table{});
+      n = t->get(parts[i]);
+    }
+    if (!n->is_table())
+      throw ConfigError("--set " + ov + ": '" + parts[i] + "' is not a table");
+    t = n->as_table();
+  }
+  // The value is TOML (number, string, array, boolean); a bare word is taken as a string.
+  toml::table parsed;
+  try {
+    parsed = toml::parse("v = " + value, std::string_view("--set " + ov));
+  } catch (const toml::parse_error&) {
+    parsed = toml::table{};
+    parsed.insert("v", value);
+  }
+  parsed["v"].node()->visit([&](auto&& v) { t->insert_or_assign(parts.back(), v); });
+  doc.overrides[key] = "--set " + ov;
+}
+
+bool writable_dir_for(const fs::path& file) {
+  fs::path p = file.has_parent_path() ? file.parent_path() : fs::path(".");
+  std::error_code ec;
+  while (!fs::exists(p, ec)) {
+    if (!p.has_parent_path() || p.parent_path() == p) {
+      p = ".";
+      break;
+    }
+    p = p.parent_path();
+  }
+  if (!fs::is_directory(p, ec)) return false;
+  // access(W_OK) is always true for root; try to create a file instead.
+  std::string probe = (p / ".attnflow-write-test-XXXXXX").string();
+  const int fd = ::mkstemp(probe.data());
+  if (fd < 0) return false;
+  ::close(fd);
+  ::unlink(probe.c_str());
+  return true;
+}
+
+void read_run(Section s, Scenario& sc, const std::string& stem) {
+  sc.run.name = s.string("name", stem);
+  const auto seed = s.integer("seed", 0);
+  if (seed < 0) s.fail("seed", "must be >= 0 (got " + std::to_string(seed) + ")");
+  sc.run.seed = static_cast<std::uint64_t>(seed);
+  sc.run.output = s.string("output", "out/" + sc.run.name + ".h5");
+  if (sc.run.output.empty()) s.fail("output", "must not be empty");
+  if (!writable_dir_for(sc.run.output))
+    s.fail("output", "is not writable (\"" + sc.run.output + "\": no writable directory)");
+  if (s.has("save_every")) {
+    sc.run.save_every = s.positive_int("save_every");
+    if (s.has("frames")) s.fail("frames", "and run.save_every are alternatives; give one");
+  } else {
+    sc.run.frames = s.positive_int("frames", 101);
+  }
+  s.finish();
+}
+
+// The state must fit in memory (ATTNFLOW_MAX_STATE_BYTES, default: the machine's RAM).
+void check_size(Section& s, const TokensSpec& t) {
+  double limit = 0;
+  if (const char* env = std::getenv("ATTNFLOW_MAX_STATE_BYTES")) limit = std::atof(env);
+  if (!(limit > 0))
+    limit = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * static_cast<double>(::sysconf(_SC_PAGESIZE));
+  // Positions, possible momenta and a few integrator stages: ~ 8 copies of N x d doubles.
+  const double need = 8.0 * 8.0 * static_cast<double>(t.n) * static_cast<double>(t.d);
+  if (need > limit) {
+    std::ostringstream os;
+    os << "is too large: N = " << t.n << ", d = " << t.d << " needs about " << need / 1e9
+       << " GB for the state and integrator stages (limit " << limit / 1e9 << " GB)";
+    s.fail("n", os.str());
+  }
+}
+
+void read_tokens(Section s, Scenario& sc) {
+  auto& t = sc.tokens;
+  t.n = s.positive_int("n");
+  t.d = s.positive_int("d");
+  check_size(s, t);
+  t.space = s.choice("space", {"euclidean", "sphere"}, "euclidean") == "sphere" ? Space::Sphere
+                                                                                 : Space::Euclidean;
+  t.init = s.choice("init", {"gaussian", "uniform_sphere", "elliptical_t", "orthogonal", "clusters",
+                             "hemisphere", "file"},
+                    t.space == Space::Sphere ? "uniform_sphere" : "gaussian");
+  const Index d = t.d;
+  if (s.has("mean")) {
+    auto m = s.reals("mean");
+    if (static_cast<Index>(m.size()) != d)
+      s.fail("mean", "must have tokens.d = " + std::to_string(d) + " entries (got " +
+                         std::to_string(m.size()) + ")");
+    t.mean = Eigen::Map<Vec>(m.data(), d);
+  }
+  if (s.has("cov")) {
+    t.cov = s.matrix("cov");
+    if (t.cov.rows() != d || t.cov.cols() != d)
+      s.fail("cov", "must be a " + std::to_string(d) + " x " + std::to_string(d) +
+                        " matrix to match tokens.d (got " + std::to_string(t.cov.rows()) + " x " +
+                        std::to_string(t.cov.cols()) + ")");
+    if ((t.cov - t.cov.transpose()).cwiseAbs().maxCoeff() > 1e-12 * (1 + t.cov.cwiseAbs().maxCoeff()))
+      s.fail("cov", "must be symmetric");
+    if (Eigen::LLT<RowMat>(t.cov).info() != Eigen::Success)
+      s.fail("cov", "must be positive definite");
+  }
+  if (s.has("mean") || s.has("cov"))
+    if (t.init != "gaussian" && t.init != "elliptical_t")
+      s.fail(s.has("mean") ? "mean" : "cov", "applies only to init = \"gaussian\" or \"elliptical_t\"");
+  t.nu = s.positive("nu", 5.0);
+  if (t.init == "orthogonal" && t.d < t.n)
+    s.fail("init", "\"orthogonal\" needs d >= n (got n = " + std::to_string(t.n) +
+                       ", d = " + std::to_string(t.d) + ")");
+  if (t.init == "clusters") {
+    t.clusters = s.positive_int("clusters", 2);
+    if (t.clusters > t.n) s.fail("clusters", "must be <= tokens.n");
+  }
+  if (t.init == "clusters" || t.init == "hemisphere")
+    t.spread = s.positive("spread", t.init == "hemisphere" ? 1.0 : 0.1);
+  if (t.init == "hemisphere") {
+    if (t.space != Space::Sphere) s.fail("init", "\"hemisphere\" needs space = \"sphere\"");
+    if (t.spread >= M_PI / 2) s.fail("spread", "must be < pi/2 for an open hemisphere");
+  }
+  if (t.init == "file") {
+    t.path = s.file("path");
+  } else if (s.has("path")) {
+    s.fail("path", "applies only to init = \"file\"");
+  }
+  t.momentum = s.choice("momentum", {"zero", "gaussian", "affine"}, "zero");
+  if (t.momentum == "gaussian") t.momentum_scale = s.positive("momentum_scale", 1.0);
+  if (t.momentum == "affine") {
+    t.P0 = s.has("P0") ? s.matrix("P0") : RowMat::Zero(d, d);
+    if (t.P0.rows() != d || t.P0.cols() != d) s.fail("P0", "must be d x d");
+    if (s.has("c0")) {
+      auto c = s.reals("c0");
+      if (static_cast<Index>(c.size()) != d) s.fail("c0", "must have d entries");
+      t.c0 = Eigen::Map<Vec>(c.data(), d);
+    } else {
+      t.c0 = Vec::Zero(d);
+    }
+  }
+  s.finish();
+}
+
+void read_integrator(Section s, Scenario& sc) {
+  auto& in = sc.integrator;
+  std::vector<std::string> kinds = IntegratorRegistry::names();
+  in.kind = s.choice("kind", kinds, "rk4");
+  sc.integrator_info = IntegratorRegistry::find(in.kind);
+  in.dt = s.positive("dt", sc.model_info && sc.model_info->kind == "transformer" ? 1.0 : 0.1);
+  in.t0 = s.real("t0", 0.0);
+  if (s.has("layers")) {
+    in.layers = s.positive_int("layers");
+    if (s.has("t_end")) s.fail("t_end", "and integrator.layers are alternatives; give one");
+    if (sc.integrator_info->adaptive)
+      s.fail("layers", "needs a fixed-step integrator (got \"" + in.kind + "\")");
+    in.t_end = in.t0 + static_cast<double>(in.layers) * in.dt;
+  } else {
+    in.t_end = s.real("t_end");
+    if (!(in.t_end > in.t0)) {
+      std::ostringstream os;
+      os << "must be > t0 = " << in.t0 << " (got " << in.t_end << ")";
+      s.fail("t_end", os.str());
+    }
+  }
+  in.rtol = s.positive("rtol", 1e-8);
+  in.atol = s.positive("atol", 1e-10);
+  in.dt_min = s.positive("dt_min", 1e-12);
+  if (sc.model_info && sc.model_info->kind == "transformer" && !s.has("layers"))
+    s.fail("kind", "model \"transformer\" is a layer map: give integrator.layers = L");
+  if (sc.run.save_every > 0 && sc.integrator_info->adaptive)
+    throw ConfigError(s.where("kind").str() + ": run.save_every needs a fixed-step integrator");
+  if (sc.run.save_every > 0) {
+    const double steps = (in.t_end - in.t0) / in.dt;
+    if (std::abs(steps - std::round(steps)) > 1e-9 * std::max(1.0, steps))
+      s.fail("dt", "must divide t_end - t0 when run.save_every is used");
+  }
+  s.finish();
+}
+
+void read_observe(Section s, Scenario& sc) {
+  sc.observe.where = s.where("quantities");
+  sc.observe.quantities = s.strings("quantities", {});
+  if (s.has("w")) {
+    auto w = s.reals("w");
+    if (static_cast<Index>(w.size()) != sc.tokens.d) s.fail("w", "must have tokens.d entries");
+    sc.observe.w = Eigen::Map<Vec>(w.data(), sc.tokens.d);
+    if (sc.observe.w.norm() == 0) s.fail("w", "must be non-zero");
+    sc.observe.w.normalize();
+  }
+  s.finish();
+}
+
+ClaimSpec read_claim(Section s) {
+  ClaimSpec c;
+  c.where = s.where();
+  c.kind = s.choice("kind", {"rate", "final", "monotone", "max_residual", "min", "max",
+                             "power_rate", "hitting_time", "drift", "drift_order",
+                             "compare_runs", "ellipticity"});
+  c.observable = c.kind == "ellipticity" ? s.string("observable", "") : s.string("observable");
+  c.label = s.string("label", c.kind + "(" + c.observable + ")");
+  if (s.has("window")) {
+    auto w = s.reals("window");
+    if (w.size() != 2 || !(w[1] > w[0])) s.fail("window", "must be [t_from, t_to] with t_to > t_from");
+    c.t_from = w[0];
+    c.t_to = w[1];
+  }
+  if (c.kind == "hitting_time" || c.kind == "compare_runs") {
+    c.threshold = s.real("threshold");
+    if (!(c.threshold > 0)) s.fail("threshold", "must be > 0");
+  }
+  if (c.kind == "hitting_time" || c.kind == "compare_runs" || c.kind == "drift")
+    c.relative = s.boolean("relative", true);
+  if (c.kind == "compare_runs") {
+    c.against = s.string("against");
+    if (s.has("seeds")) {
+      for (double v : s.reals("seeds")) {
+        if (v < 0 || v != std::floor(v)) s.fail("seeds", "must be non-negative integers");
+        c.seeds.push_back(static_cast<std::int64_t>(v));
+      }
+      if (c.seeds.empty()) s.fail("seeds", "must not be empty");
+    }
+    c.min_wins = s.integer("min_wins", -1);
+    if (c.min_wins > static_cast<std::int64_t>(std::max<std::size_t>(c.seeds.size(), 1)))
+      s.fail("min_wins", "must be <= the number of seeds");
+    c.equal_budget = s.boolean("equal_budget", true);
+  }
+  if (c.kind == "ellipticity") {
+    c.metric = s.choice("metric", {"linear_image", "affine_image", "mahalanobis"}, "linear_image");
+    c.integrators = s.strings("integrators", {});
+    const auto known = IntegratorRegistry::names();
+    for (const auto& k : c.integrators)
+      if (std::find(known.begin(), known.end(), k) == known.end())
+        s.fail("integrators", "unknown integrator '" + k + "'");
+  }
+  if (c.kind == "monotone") {
+    c.direction = s.choice("direction", {"increasing", "decreasing"});
+    c.tol = s.real("tol", 0.0);
+    if (c.tol < 0) s.fail("tol", "must be >= 0");
+  } else {
+    if (c.kind == "max_residual") c.reference = s.string("reference");
+    if (s.has("equals")) c.equals = s.real("equals"), c.has_equals = true;
+    if (s.has("at_least")) c.at_least = s.real("at_least"), c.has_at_least = true;
+    if (s.has("at_most")) c.at_most = s.real("at_most"), c.has_at_most = true;
+    c.rel_tol = s.real("rel_tol", 0.0);
+    c.abs_tol = s.real("abs_tol", 0.0);
+    if (c.rel_tol < 0) s.fail("rel_tol", "must be >= 0");
+    if (c.abs_tol < 0) s.fail("abs_tol", "must be >= 0");
+    if (!c.has_equals && !c.has_at_least && !c.has_at_most)
+      s.fail("kind", "needs a comparison: equals (with rel_tol/abs_tol), at_least or at_most");
+    if (c.has_equals && c.rel_tol == 0 && c.abs_tol == 0)
+      s.fail("equals", "needs a tolerance: rel_tol or abs_tol");
+  }
+  s.finish();
+  return c;
+}
+
+Scenario load(TomlDoc& doc, const std::string& source_text,
+              const std::vector<std::string>& overrides) {
+  for (const auto& ov : overrides) apply_override(doc, ov);
+  Scenario sc;
+  sc.overrides = overrides;
+  sc.path = doc.path;
+  sc.source_text = source_text;
+  toml::table& root = doc.root;
+  toml::table& res = doc.resolved;
+  Section top = doc.section("", &root, nullptr);
+  auto section = [&](const char* name, bool required) {
+    toml::node* n = root.get(name);
+    if (n && !n->is_table())
+      throw ConfigError(top.where(name).str() + ": [" + name + "] must be a table");
+    if (!n && required)
+      throw ConfigError(doc.path + ": missing section [" + name + "]");
+    res.insert_or_assign(name, toml::table{});
+    return doc.section(name, n ? n->as_table() : nullptr, res[name].as_table());
+  };
+  const std::string stem = fs::path(doc.path).stem().string();
+  read_run(section("run", false), sc, stem.empty() ? "run" : stem);
+  read_tokens(section("tokens", true), sc);
+
+  // [model]: the registry entry reads its own keys.
+  Section ms = section("model", true);
+  sc.model_kind = ms.choice("kind", ModelRegistry::names());
+  sc.model_info = ModelRegistry::find(sc.model_kind);
+  sc.make_model = sc.model_info->read(ms, sc.tokens);
+  ms.finish();
+  if (!sc.model_info->second_order && sc.tokens.momentum != "zero")
+    throw ConfigError(doc.section("tokens", root["tokens"].as_table(), nullptr).where("momentum").str() +
+                      ": tokens.momentum applies only to second-order models (model \"" +
+                      sc.model_kind + "\" has no momenta)");
+
+  read_integrator(section("integrator", true), sc);
+  read_observe(section("observe", false), sc);
+
+  if (toml::node* e = root.get("expect")) {
+    auto* arr = e->as_array();
+    if (!arr || (!arr->empty() && !arr->is_array_of_tables()))
+      throw ConfigError(top.where("expect").str() + ": expect must be written as [[expect]] tables");
+    toml::array resolved_arr;
+    for (std::size_t i = 0; i < arr->size(); ++i) {
+      toml::table rt;
+      Section cs = doc.section("expect[" + std::to_string(i) + "]", (*arr)[i].as_table(), &rt);
+      sc.expect.push_back(read_claim(cs));
+      resolved_arr.push_back(std::move(rt));
+    }
+    res.insert_or_assign("expect", std::move(resolved_arr));
+  }
+  top.finish({"run", "tokens", "model", "integrator", "observe", "expect"});
+
+  // Every requested observable must exist for this model.
+  {
+    BuildContext ctx{sc.shape(), sc.tokens.space, sc.run.seed};
+    auto model = sc.make_model(ctx);
+    std::vector<std::string> known = geometry_observables();
+    for (auto& o : model->observables()) known.push_back(o);
+    Section obs = doc.section("observe", root.get("observe") ? root["observe"].as_table() : nullptr, nullptr);
+    for (const auto& q : sc.observe.quantities) {
+      if (std::find(known.begin(), known.end(), q) != known.end()) continue;
+      std::string msg = "observe.quantities: unknown observable '" + q + "' for model \"" +
+                        sc.model_kind + "\"";
+      const std::string sug = suggestion(q, known);
+      if (!sug.empty()) msg += "; did you mean '" + sug + "'?";
+      throw ConfigError(obs.where("quantities").str() + ": " + msg);
+    }
+    for (const auto& c : sc.expect) {
+      auto has = [&](const std::string& q) {
+        return std::find(sc.observe.quantities.begin(), sc.observe.quantities.end(), q) !=
+               sc.observe.quantities.end();
+      };
+      if (!c.observable.empty() && !has(c.observable))
+        throw ConfigError(c.where.str() + ": claim observable '" + c.observable +
+                          "' must be listed in observe.quantities");
+    }
+  }
+  std::ostringstream os;
+  os << res;
+  sc.resolved_toml = os.str();
+  flatten(res, "", sc.resolved_values);
+  sc.inputs = doc.inputs;
+  return sc;
+}
+
+}  // namespace
+
+Scenario load_scenario_text(const std::string& text, const std::string& name,
+                            const std::vector<std::string>& overrides) {
+  TomlDoc doc;
+  doc.path = name;
+  try {
+    doc.root = toml::parse(text, name);
+  } catch (const toml::parse_error& e) {
+    const auto& b = e.source().begin;
+    throw ConfigError(name + ":" + std::to_string(b.line) + ":" + std::to_string(b.column) +
+                      ": syntax error: " + std::string(e.description()));
+  }
+  return load(doc, text, overrides);
+}
+
+Scenario load_scenario(const std::string& path, const std::vector<std::string>& overrides) {
+  std::ifstream in(path, std::ios::binary);
+  std::error_code ec;
+  if (!in || fs::is_directory(path, ec)) throw ConfigError(path + ": cannot open scenario file");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return load_scenario_text(ss.str(), path, overrides);
+}
+
+}  // namespace attnflow

@@ -1,0 +1,122 @@
+#include "sim/run/simulation.hpp"
+
+#include <cstdio>
+#include <sstream>
+
+#include "sim/run/observables.hpp"
+#include "sim/run/init.hpp"
+
+namespace attnflow {
+
+std::string RunSummary::line() const {
+  std::ostringstream os;
+  os.precision(4);
+  os << (signal ? "interrupted" : "done") << ": " << steps << " steps";
+  if (rejected) os << " (" << rejected << " rejected)";
+  os << ", " << rhs_evals << " RHS evaluations, " << oracle_calls << " oracle calls, " << frames
+     << " frames, t = " << t_final << ", " << wall_seconds << " s wall";
+  if (!output.empty()) os << " -> " << output;
+  return os.str();
+}
+
+Simulation::Simulation(const Scenario& sc) : sc_(sc) {
+  model_ = sc.make_model(BuildContext{sc.shape(), sc.tokens.space, sc.run.seed});
+  integrator_ = sc.integrator_info->make(sc.integrator);
+  state_ = initial_state(sc);
+  model_->initialize(state_);
+  model_->retract(state_);
+}
+
+Simulation::~Simulation() = default;
+
+namespace {
+void progress_bar(double frac, double t) {
+  const int width = 40, fill = static_cast<int>(frac * width + 0.5);
+  std::fprintf(stderr, "\r[%.*s%*s] %3d%%  t = %-10.4g", fill,
+               "########################################", width - fill, "",
+               static_cast<int>(frac * 100 + 0.5), t);
+  std::fflush(stderr);
+}
+}  // namespace
+
+RunSummary Simulation::run(const RunOptions& opt) {
+  const auto wall0 = std::chrono::steady_clock::now();
+  RunSummary sum;
+  ObservableSet obs(sc_, *model_, state_);
+  FrameSink* writer = opt.sink;
+  const std::vector<double> times = sc_.frame_times();
+  double t = sc_.integrator.t0;
+  StepStats st;
+  series_ = Series{};
+  std::size_t first_frame = 0;
+  if (opt.resume) {
+    const ResumePoint& rp = *opt.resume;
+    const Index nd = state_.shape.block();
+    if (rp.x.size() != nd || (state_.shape.momentum && rp.y.size() != nd))
+      throw ConfigError("the stored state does not match the scenario's shape");
+    state_.u.head(nd) = rp.x;
+    if (state_.shape.momentum) state_.u.tail(nd) = rp.y;
+    t = rp.t;
+    st.steps = rp.step;
+    st.rejected = rp.checkpoint.rejected;
+    model_->counters.rhs_evals = rp.checkpoint.rhs_evals;
+    model_->counters.oracle_calls = rp.checkpoint.oracle_calls;
+    if (static_cast<Index>(rp.checkpoint.integrator.size()) != integrator_->checkpoint_size(state_.shape))
+      throw ConfigError("the stored integrator state does not match the scenario");
+    integrator_->restore_checkpoint(rp.checkpoint.integrator);
+    first_frame = static_cast<std::size_t>(rp.frames);
+  }
+  auto finish = [&] {
+    sum.steps = st.steps;
+    sum.rejected = st.rejected;
+    sum.rhs_evals = model_->counters.rhs_evals;
+    sum.oracle_calls = model_->counters.oracle_calls;
+    sum.t_final = t;
+    sum.frames = static_cast<std::int64_t>(first_frame + series_.t.size());
+    sum.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
+    if (writer) {
+      writer->write_summary({sum.steps, sum.rhs_evals, sum.oracle_calls, sum.t_final,
+                             sum.wall_seconds, sum.frames == static_cast<std::int64_t>(times.size())});
+      writer->close();
+    }
+    if (opt.progress) std::fprintf(stderr, "\n");
+  };
+  try {
+    check_finite(state_, 0, t);
+    for (std::size_t fi = first_frame; fi < times.size(); ++fi) {
+      const double tk = times[fi];
+      integrator_->advance(*model_, state_, t, tk, st);
+      const std::vector<double> values = obs.evaluate(t, state_);
+      for (std::size_t i = 0; i < values.size(); ++i) {
+        if (!std::isfinite(values[i])) {
+          std::ostringstream os;
+          os.precision(10);
+          os << "observable '" << obs.names()[i] << "' is " << values[i] << " at step "
+             << st.steps << ", t = " << t;
+          throw NumericalError(os.str());
+        }
+        series_.values[obs.names()[i]].push_back(values[i]);
+      }
+      series_.t.push_back(t);
+      series_.step.push_back(st.steps);
+      if (writer) {
+        FrameCheckpoint ck{model_->counters.rhs_evals, model_->counters.oracle_calls, st.rejected,
+                           integrator_->save_checkpoint()};
+        writer->write_frame(st.steps, t, state_, values, ck);
+      }
+      if (opt.progress)
+        progress_bar((t - sc_.integrator.t0) / (sc_.integrator.t_end - sc_.integrator.t0), t);
+    }
+  } catch (const Interrupted& in) {
+    sum.signal = in.signal;
+    finish();
+    return sum;
+  } catch (...) {
+    finish();
+    throw;
+  }
+  finish();
+  return sum;
+}
+
+}  // namespace attnflow

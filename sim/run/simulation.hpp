@@ -1,0 +1,62 @@
+#pragma once
+// Simulation: scenario -> (model, initial state, integrator, observables, writer) -> run.
+//
+//   for each frame time t_k:  integrator.advance(model, state, t, t_k)  -> observe -> write
+//
+// The loop stops cleanly on SIGINT/SIGTERM (frame in progress discarded, sink closed, summary
+// says where) and on NaN/Inf (NumericalError naming step, time, token; frames kept).
+// Writing a file is the caller's business (sim/io/run_file.hpp); the loop only sees a sink.
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sim/core/integrator.hpp"
+#include "sim/core/model.hpp"
+#include "sim/run/frame_sink.hpp"
+#include "sim/config/scenario.hpp"
+
+namespace attnflow {
+
+struct RunOptions {
+  bool progress = false;               // progress bar on stderr
+  FrameSink* sink = nullptr;           // where frames go (none: observables in memory only)
+  const ResumePoint* resume = nullptr; // continue from this frame (the sink appends)
+};
+
+struct Series {
+  std::vector<double> t;
+  std::vector<std::int64_t> step;
+  std::map<std::string, std::vector<double>> values;
+};
+
+struct RunSummary {
+  std::int64_t steps = 0, rejected = 0, rhs_evals = 0, oracle_calls = 0, frames = 0;
+  double wall_seconds = 0, t_final = 0;
+  std::string output;
+  int signal = 0;          // non-zero: interrupted by this signal
+  std::string line() const;
+};
+
+class Simulation {
+ public:
+  explicit Simulation(const Scenario& sc);
+  ~Simulation();
+  RunSummary run(const RunOptions& opt = {});
+
+  Model& model() { return *model_; }
+  Integrator& integrator() { return *integrator_; }
+  State& state() { return state_; }
+  const Series& series() const { return series_; }
+  const Scenario& scenario() const { return sc_; }
+
+ private:
+  const Scenario& sc_;
+  std::unique_ptr<Model> model_;
+  std::unique_ptr<Integrator> integrator_;
+  State state_;
+  Series series_;
+};
+
+}  // namespace attnflow
