@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""Robustness of `attnflow analyze` on bad inputs (run by ctest; same conventions as
-cli_tests.py).
+"""Robustness of `attnflow analyze` on bad inputs and of `attnflow render` under signals
+(run by ctest; same conventions as cli_tests.py).
 
 usage: robustness_tests.py ATTNFLOW SOURCE_DIR TEST
 
@@ -10,6 +10,12 @@ TEST is one of:
                       damaged file) or 2 (not an attnflow run, no frames, empty window) with a
                       message naming the file and the reason, never exit 0 with a table of
                       '-'; the same for `analyze --ssa` and for each file of a comparison
+  render_signals      `render` without a display (it re-runs itself under xvfb-run):
+                      SIGTERM or SIGINT to it, or SIGTERM to the real renderer, gives exit
+                      143/130 within 2 s; afterwards no process of its tree (found by pid
+                      and process group, not by name) is alive, its private TMPDIR is empty,
+                      the number of output files no longer grows and every file is a complete
+                      PNG under its final name (exit 77: xvfb-run is not installed)
 """
 import os
 import re
@@ -196,8 +202,188 @@ def test_analyze_bad_inputs():
     expect(["analyze", good, "--ssa", "--frame", "99"], 2, "out of range")
 
 
+# ------------------------------------------------------------------------------------------
+# render
+
+
+def proc_stat(pid):
+    """(ppid, pgid, state, starttime) of a live process, or None."""
+    try:
+        s = open(f"/proc/{pid}/stat").read()
+    except OSError:
+        return None
+    rest = s[s.rindex(")") + 2:].split()
+    return int(rest[1]), int(rest[2]), rest[0], int(rest[19])
+
+
+def all_pids():
+    return [int(d) for d in os.listdir("/proc") if d.isdigit()]
+
+
+def descendants(root):
+    """{pid: (pgid, starttime, exe)} of the live processes below root (by parent links)."""
+    stats = {}
+    for pid in all_pids():
+        st = proc_stat(pid)
+        if st:
+            stats[pid] = st
+    out, frontier = {}, [root]
+    while frontier:
+        parent = frontier.pop()
+        for pid, (ppid, pgid, state, start) in stats.items():
+            if ppid == parent and pid not in out:
+                try:
+                    exe = os.readlink(f"/proc/{pid}/exe")
+                except OSError:
+                    exe = ""
+                out[pid] = (pgid, start, exe)
+                frontier.append(pid)
+    return out
+
+
+def alive(pid, start):
+    st = proc_stat(pid)
+    return st is not None and st[3] == start and st[2] != "Z"
+
+
+def survivors(seen, groups):
+    """Processes recorded in `seen` still alive, plus any live process in one of `groups`."""
+    left = {pid for pid, (pgid, start, exe) in seen.items() if alive(pid, start)}
+    for pid in all_pids():
+        st = proc_stat(pid)
+        if st and st[1] in groups and st[2] != "Z":
+            left.add(pid)
+    return left
+
+
+def kill_leftovers(pids):
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def is_complete_png(path):
+    data = open(path, "rb").read()
+    return data[:8] == b"\x89PNG\r\n\x1a\n" and data[-12:-4] == b"\x00\x00\x00\x00IEND"
+
+
+def render_case(run_file, name, how, sig, want_rc):
+    """Starts a render of every frame without a display, waits for a few frames, delivers
+    `sig` to the render process (how = "parent"), to the real renderer (how = "renderer"), or
+    to the render process as soon as it has a child (how = "early"), then checks what it
+    leaves."""
+    out = os.path.join(TMP, name)
+    private_tmp = os.path.join(TMP, name + "-tmp")
+    os.makedirs(private_tmp)
+    env = dict(os.environ, TMPDIR=private_tmp)
+    env.pop("DISPLAY", None)
+    env.pop("ATTNFLOW_RENDER_UNDER_XVFB", None)
+    me = os.path.realpath(ATTNFLOW)
+    p = subprocess.Popen([ATTNFLOW, "render", run_file, "--frames", "all", "--size", "200x200",
+                          "-o", out], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                         text=True)
+    seen, groups = {}, set()
+
+    def look():
+        d = descendants(p.pid)
+        seen.update(d)
+        groups.update(pgid for pgid, start, exe in d.values() if pgid != os.getpgid(0))
+
+    try:
+        t0 = time.time()
+        if how == "early":  # as soon as xvfb-run runs: Xvfb starting, no renderer yet
+            while time.time() - t0 < 60 and not seen and p.poll() is None:
+                look()
+                time.sleep(0.01)
+        else:
+            while time.time() - t0 < 120:
+                look()
+                n = len(os.listdir(out)) if os.path.isdir(out) else 0
+                if n >= 5 or p.poll() is not None:
+                    break
+                time.sleep(0.05)
+            look()
+            if p.poll() is not None:
+                fail(f"{name}: render ended (exit {p.returncode}) before it could be signalled: "
+                     f"{p.stderr.read()}")
+                return
+            if n < 5:
+                fail(f"{name}: no frames after 120 s")
+            exes = [exe for pgid, start, exe in seen.values()]
+            if not any(os.path.basename(e) == "Xvfb" for e in exes):
+                print(f"note: {name}: no Xvfb seen below the render process: {exes}")
+        target = p.pid
+        if how == "renderer":
+            renderers = [pid for pid, (pgid, start, exe) in seen.items()
+                         if os.path.realpath(exe.replace(" (deleted)", "")) == me and alive(pid, start)]
+            if len(renderers) != 1:
+                fail(f"{name}: expected one renderer process below {p.pid}, found {renderers}")
+                return
+            target = renderers[0]
+        t_sig = time.time()
+        os.kill(target, sig)
+        try:
+            p.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            fail(f"{name}: render still running 20 s after the signal")
+            look()
+            kill_leftovers([p.pid])
+            p.wait()
+        took = time.time() - t_sig
+        err = p.stderr.read()
+        n_exit = len(os.listdir(out)) if os.path.isdir(out) else 0
+        print(f"{name}: signal {sig} to the {how} after {n_exit} files -> exit {p.returncode} "
+              f"in {took:.2f} s\n  stderr: {err.strip()[-400:]}")
+        if p.returncode != want_rc:
+            fail(f"{name}: exit {p.returncode}, expected {want_rc}")
+        if took > 2:  # the target is 1 s; slack for a loaded machine
+            fail(f"{name}: took {took:.1f} s to stop (a 200x200 frame renders in ~0.1 s)")
+        left = survivors(seen, groups)
+        if left:
+            fail(f"{name}: processes left after exit: " +
+                 ", ".join(f"{pid} ({seen.get(pid, ('', '', '?'))[2]})" for pid in sorted(left)))
+            kill_leftovers(left)
+        tmp_left = os.listdir(private_tmp)
+        if tmp_left:
+            fail(f"{name}: temporary files left in TMPDIR: {tmp_left}")
+        time.sleep(2.0)
+        n_later = len(os.listdir(out)) if os.path.isdir(out) else 0
+        if n_later != n_exit:
+            fail(f"{name}: {n_later - n_exit} more files written after the exit")
+        if os.path.isdir(out):
+            for f in sorted(os.listdir(out)):
+                full = os.path.join(out, f)
+                if not re.fullmatch(r"frame_\d{4}\.png", f):
+                    fail(f"{name}: unexpected file {f} (a partial or temporary file?)")
+                elif not is_complete_png(full):
+                    fail(f"{name}: {f} is not a complete PNG")
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        kill_leftovers(survivors(seen, groups))
+
+
+def test_render_signals():
+    if not shutil.which("xvfb-run") or not shutil.which("Xvfb"):
+        print("xvfb-run / Xvfb not installed: skipped")
+        shutil.rmtree(TMP, ignore_errors=True)
+        sys.exit(77)
+    run_file = os.path.join(TMP, "long.h5")
+    rc, so, se = run(["run", QUICK, "-o", run_file, "--quiet", "--set", "run.frames=601",
+                      "--set", "integrator.t_end=15"])
+    if rc != 0:
+        sys.exit(f"FAIL: cannot make the input run (exit {rc}): {se}")
+    render_case(run_file, "term_parent", "parent", signal.SIGTERM, 143)
+    render_case(run_file, "int_parent", "parent", signal.SIGINT, 130)
+    render_case(run_file, "term_renderer", "renderer", signal.SIGTERM, 143)
+    render_case(run_file, "term_early", "early", signal.SIGTERM, 143)
+
+
 try:
-    {"analyze_bad_inputs": test_analyze_bad_inputs}[TEST]()
+    {"analyze_bad_inputs": test_analyze_bad_inputs, "render_signals": test_render_signals}[TEST]()
 except AssertionError as e:
     fail(f"assertion: {e}")
 finally:
