@@ -257,11 +257,17 @@ def survivors(seen, groups):
 
 
 def kill_leftovers(pids):
-    for pid in pids:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
+    """SIGTERM first (Xvfb then removes its /tmp/.X<n>-lock), SIGKILL after 2 s."""
+    pids = set(pids)
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except OSError:
+                pass
+        t0 = time.time()
+        while time.time() - t0 < 2 and any(proc_stat(pid) and proc_stat(pid)[2] != "Z" for pid in pids):
+            time.sleep(0.05)
 
 
 def is_complete_png(path):
