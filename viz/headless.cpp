@@ -336,7 +336,9 @@ int run_under_xvfb() {
     if (all_gone) break;
     timespec ts{0, 50 * 1000 * 1000};
     siginfo_t si;
-    const int s = sigtimedwait(&wait_set, &si, &ts);
+    int s = sigtimedwait(&wait_set, &si, &ts);
+    // A signal taken by another thread (where it is not blocked) ran the handler instead.
+    if (s != SIGINT && s != SIGTERM && sig == 0 && pending_signal() != 0) s = pending_signal();
     if (s == SIGINT || s == SIGTERM) {
       read_report();
       if (sig == 0) {
