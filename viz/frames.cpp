@@ -348,6 +348,7 @@ std::vector<std::string> render_frames(Run& run, const FrameOptions& opt,
 
   std::vector<std::string> written;
   for (std::size_t k = 0; k < opt.frames.size(); ++k) {
+    check_interrupted();
     const std::size_t f = opt.frames[k];
     for (std::size_t i = 0; i < N; ++i) {
       const double* x = &X[(f * N + i) * 3];
@@ -388,14 +389,17 @@ std::vector<std::string> render_frames(Run& run, const FrameOptions& opt,
     label->SetInput(text.c_str());
 
     win->Render();
+    check_interrupted();  // a signal during the render: this frame is not written
     grab->Modified();
     char name[32];
     std::snprintf(name, sizeof name, "frame_%04zu.png", k);
     std::string path = (fs::path(dir) / name).string();
-    png->SetFileName(path.c_str());
+    PendingFile out(path);  // written under a temporary name, renamed when complete
+    png->SetFileName(out.temp().c_str());
     png->Write();
-    if (png->GetErrorCode() != 0 || !fs::exists(path))
+    if (png->GetErrorCode() != 0 || !fs::exists(out.temp()))
       throw OutputError("cannot write " + path);
+    out.commit();
     written.push_back(path);
     if (!opt.quiet && opt.frames.size() > 20 && (k + 1) % 20 == 0)
       std::cerr << "  rendered " << (k + 1) << "/" << opt.frames.size() << " frames\r"

@@ -56,6 +56,7 @@ void write_montage(const std::vector<std::string>& pngs, int cols, int cell_widt
 
   // One cell: read, scale to cw x ch, pad with a white gutter.
   auto cell = [&](const std::string* path) {
+    check_interrupted();
     vtkSmartPointer<vtkImageData> src;
     if (path) {
       src = read_png(*path);
@@ -97,12 +98,15 @@ void write_montage(const std::vector<std::string>& pngs, int cols, int cell_widt
     rimg->DeepCopy(row->GetOutput());
     column->AddInputData(rimg);
   }
+  check_interrupted();
+  PendingFile file(out);  // renamed to `out` only when complete
   vtkNew<vtkPNGWriter> w;
   w->SetInputConnection(column->GetOutputPort());
-  w->SetFileName(out.c_str());
+  w->SetFileName(file.temp().c_str());
   w->Write();
-  if (w->GetErrorCode() != 0 || !std::filesystem::exists(out))
+  if (w->GetErrorCode() != 0 || !std::filesystem::exists(file.temp()))
     throw OutputError("cannot write " + out);
+  file.commit();
 }
 
 bool animation_supported() {
@@ -137,6 +141,7 @@ void write_animation(const std::vector<std::string>& pngs, double fps, const std
   std::string err;
   int k = 0;
   for (const auto& path : pngs) {
+    if (interruption_requested()) break;  // the encoder is freed below, then Interrupted is thrown
     auto img = path == pngs.front() ? first : read_png(path);
     int d[3];
     img->GetDimensions(d);
@@ -171,16 +176,33 @@ void write_animation(const std::vector<std::string>& pngs, double fps, const std
   }
   WebPData data;
   WebPDataInit(&data);
-  if (err.empty()) {
+  if (err.empty() && !pending_signal()) {
     WebPAnimEncoderAdd(enc, nullptr, static_cast<int>(std::lround(k * frame_ms)), nullptr);
     if (!WebPAnimEncoderAssemble(enc, &data))
       err = std::string("libwebp: ") + WebPAnimEncoderGetError(enc);
   }
   WebPAnimEncoderDelete(enc);
+  if (err.empty() && pending_signal()) {
+    WebPDataClear(&data);
+    check_interrupted();
+  }
   if (err.empty()) {
-    std::ofstream f(out, std::ios::binary);
-    f.write(reinterpret_cast<const char*>(data.bytes), static_cast<std::streamsize>(data.size));
-    if (!f) err = "cannot write " + out;
+    PendingFile file(out);  // renamed to `out` only when complete
+    {
+      std::ofstream f(file.temp(), std::ios::binary);
+      f.write(reinterpret_cast<const char*>(data.bytes), static_cast<std::streamsize>(data.size));
+      f.close();
+      if (!f) err = "cannot write " + out;
+    }
+    if (err.empty()) {
+      try {
+        check_interrupted();
+        file.commit();
+      } catch (...) {
+        WebPDataClear(&data);
+        throw;
+      }
+    }
   }
   WebPDataClear(&data);
   if (!err.empty()) throw OutputError(err);

@@ -47,11 +47,14 @@ void save_view(vtkContextView* view, const std::string& path) {
   grab->SetInputBufferTypeToRGB();
   grab->ReadFrontBufferOff();
   grab->Update();
+  check_interrupted();
+  PendingFile out(path);  // renamed to `path` only when complete
   vtkNew<vtkPNGWriter> png;
   png->SetInputConnection(grab->GetOutputPort());
-  png->SetFileName(path.c_str());
+  png->SetFileName(out.temp().c_str());
   png->Write();
-  if (png->GetErrorCode() != 0 || !fs::exists(path)) throw OutputError("cannot write " + path);
+  if (png->GetErrorCode() != 0 || !fs::exists(out.temp())) throw OutputError("cannot write " + path);
+  out.commit();
 }
 
 vtkSmartPointer<vtkContextView> make_view(int width, int height) {
@@ -87,6 +90,7 @@ std::vector<std::string> render_plots(const std::vector<Run*>& runs, const PlotO
                                       const std::string& dir) {
   std::vector<std::string> written;
   for (const auto& name : opt.observables) {
+    check_interrupted();
     auto view = make_view(opt.width, opt.height);
     vtkNew<vtkChartXY> chart;
     view->GetScene()->AddItem(chart);
@@ -195,6 +199,7 @@ std::vector<std::string> render_heatmap(Run& run, const std::string& name, int w
   Matrix m = run.matrix(name);
   std::vector<std::string> written;
   for (std::size_t h = 0; h < m.heads; ++h) {
+    check_interrupted();
     vtkNew<vtkImageData> img;
     img->SetDimensions(static_cast<int>(m.cols), static_cast<int>(m.rows), 1);
     img->SetOrigin(0, 0, 0);

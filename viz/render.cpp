@@ -112,6 +112,8 @@ void say(bool quiet, const std::string& line) {
 }  // namespace
 
 int render_main(const std::vector<std::string>& args) {
+  // SIGINT/SIGTERM only set a flag while rendering; loops stop between items (exit 130/143).
+  SignalScope signals;
   CLI::App app{"attnflow render: PNG frames, animation, montage, plots and heat maps of runs",
                "attnflow render"};
   std::vector<std::string> inputs;
@@ -259,8 +261,16 @@ int render_main(const std::vector<std::string>& args) {
     return 4;
   }
 
+  if (const int s = pending_signal()) {
+    std::cerr << "attnflow render: interrupted before rendering\n";
+    return 128 + s;
+  }
+
   // --- a display for VTK (it aborts without one) ---
-  if (!display_usable()) return reexec_under_xvfb();
+  if (!display_usable()) {
+    runs.clear();  // close the input files: the renderer child opens them itself
+    return run_under_xvfb();
+  }
 
   if (out_dir.empty()) {
     fs::path p(inputs.front());
@@ -344,6 +354,10 @@ int render_main(const std::vector<std::string>& args) {
         for (const auto& p : render_heatmap(*r, heatmap, 800, 700, dir)) say(quiet, "wrote " + p);
       }
     }
+  } catch (const Interrupted& e) {
+    std::cerr << "attnflow render: " << e.what()
+              << "; stopped between frames (files already written are complete)\n";
+    return 128 + e.sig;
   } catch (const InputError& e) {
     std::cerr << "attnflow render: " << e.what() << "\n";
     return 2;

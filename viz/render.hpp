@@ -37,7 +37,13 @@
 //
 // Display: VTK 9.1 on Debian renders only through X. Without a usable $DISPLAY, render_main
 // re-runs the current program under `xvfb-run -a -s "-screen 0 1280x1024x24 -noreset"`
-// (marker variable ATTNFLOW_RENDER_UNDER_XVFB prevents loops) and says so on stderr.
+// (marker variable ATTNFLOW_RENDER_UNDER_XVFB prevents loops) and says so on stderr. It runs
+// it as a child and supervises it (viz/headless.cpp): SIGINT/SIGTERM are forwarded, Xvfb is
+// stopped and xvfb-run's temporary folder removed before render_main returns.
+//
+// Signals: SIGINT/SIGTERM stop the renderer between frames (exit 130/143). Every output file
+// is written under a temporary name and renamed when complete, so an interrupted render
+// leaves no partial PNG or WebP under a final name.
 #pragma once
 
 #include <string>
@@ -47,7 +53,8 @@ namespace attnflow::viz {
 
 // Entry point of `attnflow render RUN.h5 [-o DIR] [...]`. args are the arguments after
 // the word "render" (argv-style, without program name). Returns the process exit code:
-// 0 ok, 2 invalid input/options (message on stderr), 4 I/O failure (unreadable/malformed file).
+// 0 ok, 2 invalid input/options (message on stderr), 4 I/O failure (unreadable/malformed file),
+// 130/143 interrupted by SIGINT/SIGTERM.
 int render_main(const std::vector<std::string>& args);
 
 }  // namespace attnflow::viz

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -55,8 +56,46 @@ void write_animation(const std::vector<std::string>& pngs, double fps, const std
 
 // Display handling (headless.cpp).
 bool display_usable();
-// Replaces the process by `xvfb-run ... /proc/self/exe <same argv>`; returns only on
-// failure (exit code to use, message already printed).
-int reexec_under_xvfb();
+// Runs `xvfb-run ... /proc/self/exe <same argv>` as a child in its own process group and
+// supervises it: SIGINT/SIGTERM are forwarded to the renderer (then to the whole group, then
+// SIGKILL if it lingers), every descendant (xvfb-run, Xvfb, renderer) is reaped, and the
+// private TMPDIR given to xvfb-run is removed. Returns the exit code: the renderer's, or
+// 128 + signal when interrupted, or 4 when xvfb-run cannot start the renderer.
+int run_under_xvfb();
+
+// Interruption (headless.cpp). render_main installs SIGINT/SIGTERM handlers that only record
+// the signal; the long loops (frames, montage cells, animation frames, plots, heat maps)
+// call check_interrupted() between items, which throws Interrupted. A renderer started by
+// run_under_xvfb() also stops when its supervising parent has gone away.
+struct Interrupted : std::runtime_error {
+  explicit Interrupted(int s);
+  int sig;
+};
+class SignalScope {  // installs the handlers for the lifetime of render_main
+ public:
+  SignalScope();
+  ~SignalScope();
+  SignalScope(const SignalScope&) = delete;
+  SignalScope& operator=(const SignalScope&) = delete;
+};
+int pending_signal();           // 0 or the first SIGINT/SIGTERM received
+bool interruption_requested();  // a signal arrived, or the supervising parent is gone
+void check_interrupted();       // throws Interrupted if interruption_requested()
+
+// An output file written under a temporary name in the same directory and renamed to its
+// final name by commit(): an interrupted or failed write never leaves a partial file under
+// the final name (the destructor removes the temporary file unless committed).
+class PendingFile {
+ public:
+  explicit PendingFile(std::string final_path);
+  ~PendingFile();
+  PendingFile(const PendingFile&) = delete;
+  PendingFile& operator=(const PendingFile&) = delete;
+  const std::string& temp() const { return temp_; }
+  void commit();  // rename temp -> final; throws OutputError
+ private:
+  std::string final_, temp_;
+  bool done_ = false;
+};
 
 }  // namespace attnflow::viz
