@@ -126,8 +126,7 @@ double rerun_claim(const ClaimSpec& c, const Scenario& sc, std::string& detail, 
   }
   // compare_runs: hitting times of this scenario vs `against`, paired by seed.
   namespace fs = std::filesystem;
-  fs::path other(c.against);
-  if (other.is_relative()) other = fs::path(sc.path).parent_path() / other;
+  const fs::path other(c.against);  // resolved and checked when the scenario was loaded
   const std::string other_text = read_text(other.string());
   std::vector<std::int64_t> seeds = c.seeds;
   if (seeds.empty()) seeds.push_back(static_cast<std::int64_t>(sc.run.seed));
@@ -176,12 +175,12 @@ ClaimResult evaluate_claim(const ClaimSpec& c, const Scenario& sc, const Series&
   std::vector<double> t, y, tref;
   std::vector<std::size_t> idx;
   for (std::size_t i = 0; i < s.t.size() && i < it->second.size(); ++i) {
-    if (c.t_from >= 0 && (s.t[i] < c.t_from - 1e-12 || s.t[i] > c.t_to + 1e-12)) continue;
+    if (c.has_window && (s.t[i] < c.t_from - 1e-12 || s.t[i] > c.t_to + 1e-12)) continue;
     t.push_back(s.t[i]);
     y.push_back(it->second[i]);
     idx.push_back(i);
   }
-  std::string where = c.t_from >= 0 ? " on [" + fmt(c.t_from) + ", " + fmt(c.t_to) + "]" : "";
+  std::string where = c.has_window ? " on [" + fmt(c.t_from) + ", " + fmt(c.t_to) + "]" : "";
   if (t.size() < (c.kind == "rate" || c.kind == "power_rate" ? 2u : 1u)) {
     r.detail = c.label + where + ": not enough frames in the window (" + std::to_string(t.size()) + ")";
     return r;

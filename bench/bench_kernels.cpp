@@ -79,7 +79,7 @@ std::string scenario_text(const std::string& model, const std::string& tokens_ex
 void bm_rhs(benchmark::State& st, const Kernel& k, long n, long d) {
   const Scenario sc = load_scenario_text(scenario_text(k.model, k.tokens, n, d), k.name);
   Simulation sim(sc);
-  Model& model = sim.model();
+  Flow& model = sim.flow();
   State ds(sim.state().shape);
   model.rhs(0, sim.state().view(), ds.view());  // warm-up
   const int passes = k.passes;

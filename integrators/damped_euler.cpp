@@ -14,7 +14,7 @@ class DampedEuler : public Integrator {
   using Integrator::Integrator;
   std::string kind() const override { return "damped_euler"; }
   int order() const override { return 1; }
-  void step(Model& m, State& s, double t, double h) override {
+  void step(Flow& m, State& s, double t, double h) override {
     OracleCounter oc{m, require_second_order(m, kind())};
     oc.call(t, s, F_, G_);
     const Damping& dmp = oc.so.damping();
@@ -28,7 +28,8 @@ class DampedEuler : public Integrator {
 };
 
 const bool registered = IntegratorRegistry::add(
-    {"damped_euler", "SympFormer damped explicit Euler block (1 oracle call a layer)", false,
+    {"damped_euler", "SympFormer damped explicit Euler block (1 oracle call a layer)",
+     /*adaptive=*/false, /*needs_second_order=*/true, /*rhs_per_step=*/1,
      [](const IntegratorSpec& s) { return std::make_unique<DampedEuler>(s); }});
 
 }  // namespace

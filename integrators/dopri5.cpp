@@ -27,8 +27,8 @@ class Dopri5 : public Integrator {
         dt_(s.dt) {}
   std::string kind() const override { return "dopri5"; }
   int order() const override { return 5; }
-  bool adaptive() const override { return true; }
-  void step(Model&, State&, double, double) override {
+  
+  void step(Flow&, State&, double, double) override {
     throw Error("dopri5 is adaptive; use advance()");
   }
   Index checkpoint_size(const Shape&) const override { return 1; }
@@ -36,7 +36,7 @@ class Dopri5 : public Integrator {
   void restore_checkpoint(const std::vector<double>& c) override {
     if (!c.empty()) dt_ = c[0];
   }
-  void advance(Model& m, State& s, double& t, double t1, StepStats& st) override {
+  void advance(Flow& m, State& s, double& t, double t1, StepStats& st) override {
     const Shape shape = s.shape;
     auto sys = [&m, shape](const Vec& u, Vec& du, double tt) {
       du.resize(u.size());
@@ -51,7 +51,6 @@ class Dopri5 : public Integrator {
       if (stepper_.try_step(sys, s.u, tt, h) == ode::success) {
         t = last ? t1 : tt;
         ++st.steps;
-        st.last_dt = h;
         if (m.space() == Space::Sphere) {
           m.retract(s);
           stepper_.reset();
@@ -80,7 +79,8 @@ class Dopri5 : public Integrator {
 };
 
 const bool registered = IntegratorRegistry::add(
-    {"dopri5", "Dormand-Prince 5(4), adaptive (rtol, atol), Boost.Odeint", true,
+    {"dopri5", "Dormand-Prince 5(4), adaptive (rtol, atol), Boost.Odeint",
+     /*adaptive=*/true, /*needs_second_order=*/false, /*rhs_per_step=*/6,
      [](const IntegratorSpec& s) { return std::make_unique<Dopri5>(s); }});
 
 }  // namespace

@@ -40,7 +40,7 @@ class EtdAb2 : public TwoStepBlock {
 
 const bool registered = IntegratorRegistry::add(
     {"etd_ab2", "SympFormer ETD-AB2 block (integrating-factor AB2, order 2, 1 oracle call)",
-     false, [](const IntegratorSpec& s) { return std::make_unique<EtdAb2>(s); }});
+     /*adaptive=*/false, /*needs_second_order=*/true, /*rhs_per_step=*/1, [](const IntegratorSpec& s) { return std::make_unique<EtdAb2>(s); }});
 
 }  // namespace
 }  // namespace attnflow

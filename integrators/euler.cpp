@@ -10,7 +10,7 @@ class Euler : public Integrator {
   using Integrator::Integrator;
   std::string kind() const override { return "euler"; }
   int order() const override { return 1; }
-  void step(Model& m, State& s, double t, double h) override {
+  void step(Flow& m, State& s, double t, double h) override {
     if (k_.shape != s.shape) k_ = State(s.shape);
     m.eval(t, s.view(), k_.view());
     s.u += h * k_.u;
@@ -21,7 +21,8 @@ class Euler : public Integrator {
 };
 
 const bool registered = IntegratorRegistry::add(
-    {"euler", "explicit Euler (order 1); one step = one residual layer", false,
+    {"euler", "explicit Euler (order 1); one step = one residual layer",
+     /*adaptive=*/false, /*needs_second_order=*/false, /*rhs_per_step=*/1,
      [](const IntegratorSpec& s) { return std::make_unique<Euler>(s); }});
 
 }  // namespace

@@ -18,7 +18,7 @@ class ExpEuler : public Integrator {
   using Integrator::Integrator;
   std::string kind() const override { return "exp_euler"; }
   int order() const override { return 1; }
-  void step(Model& m, State& s, double t, double h) override {
+  void step(Flow& m, State& s, double t, double h) override {
     OracleCounter oc{m, require_second_order(m, kind())};
     oc.call(t, s, F_, G_);
     const Damping& dmp = oc.so.damping();
@@ -33,7 +33,7 @@ class ExpEuler : public Integrator {
 
 const bool registered = IntegratorRegistry::add(
     {"exp_euler", "SympFormer exponential Euler block (exact damping weight, 1 oracle call)",
-     false, [](const IntegratorSpec& s) { return std::make_unique<ExpEuler>(s); }});
+     /*adaptive=*/false, /*needs_second_order=*/true, /*rhs_per_step=*/1, [](const IntegratorSpec& s) { return std::make_unique<ExpEuler>(s); }});
 
 }  // namespace
 }  // namespace attnflow

@@ -17,7 +17,7 @@ class HeavyBallEuler : public Integrator {
   using Integrator::Integrator;
   std::string kind() const override { return "heavy_ball_euler"; }
   int order() const override { return 1; }
-  void step(Model& m, State& s, double t, double h) override {
+  void step(Flow& m, State& s, double t, double h) override {
     OracleCounter oc{m, require_second_order(m, kind())};
     oc.call(t, s, F_, G_);
     const double sig = oc.so.damping().sigma(t, t + h);
@@ -30,7 +30,8 @@ class HeavyBallEuler : public Integrator {
 };
 
 const bool registered = IntegratorRegistry::add(
-    {"heavy_ball_euler", "SympFormer heavy-ball Euler block (1 oracle call a layer)", false,
+    {"heavy_ball_euler", "SympFormer heavy-ball Euler block (1 oracle call a layer)",
+     /*adaptive=*/false, /*needs_second_order=*/true, /*rhs_per_step=*/1,
      [](const IntegratorSpec& s) { return std::make_unique<HeavyBallEuler>(s); }});
 
 }  // namespace

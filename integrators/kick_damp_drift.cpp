@@ -20,7 +20,7 @@ class KickDampDrift : public Integrator {
   using Integrator::Integrator;
   std::string kind() const override { return "kick_damp_drift"; }
   int order() const override { return 1; }
-  void step(Model& m, State& s, double t, double h) override {
+  void step(Flow& m, State& s, double t, double h) override {
     OracleCounter oc{m, require_second_order(m, kind())};
     oc.call(t, s, F_, G_);
     const double sig = oc.so.damping().sigma(t, t + h);
@@ -35,7 +35,7 @@ class KickDampDrift : public Integrator {
 
 const bool registered = IntegratorRegistry::add(
     {"kick_damp_drift", "SympFormer presymplectic Euler block (kick-damp-drift, 1 oracle call)",
-     false, [](const IntegratorSpec& s) { return std::make_unique<KickDampDrift>(s); }});
+     /*adaptive=*/false, /*needs_second_order=*/true, /*rhs_per_step=*/1, [](const IntegratorSpec& s) { return std::make_unique<KickDampDrift>(s); }});
 
 }  // namespace
 }  // namespace attnflow

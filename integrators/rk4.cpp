@@ -13,7 +13,7 @@ class Rk4 : public Integrator {
   using Integrator::Integrator;
   std::string kind() const override { return "rk4"; }
   int order() const override { return 4; }
-  void step(Model& m, State& s, double t, double h) override {
+  void step(Flow& m, State& s, double t, double h) override {
     if (k1_.shape != s.shape) k1_ = k2_ = k3_ = k4_ = tmp_ = State(s.shape);
     m.eval(t, s.view(), k1_.view());
     assign_parallel(tmp_.u, s.u + (h / 2) * k1_.u);
@@ -30,7 +30,8 @@ class Rk4 : public Integrator {
 };
 
 const bool registered = IntegratorRegistry::add(
-    {"rk4", "classical Runge-Kutta (order 4)", false,
+    {"rk4", "classical Runge-Kutta (order 4)",
+     /*adaptive=*/false, /*needs_second_order=*/false, /*rhs_per_step=*/4,
      [](const IntegratorSpec& s) { return std::make_unique<Rk4>(s); }});
 
 }  // namespace

@@ -16,7 +16,7 @@ class Strang : public Integrator {
   using Integrator::Integrator;
   std::string kind() const override { return "strang"; }
   int order() const override { return 2; }
-  void step(Model& m, State& s, double t, double h) override {
+  void step(Flow& m, State& s, double t, double h) override {
     OracleCounter oc{m, require_second_order(m, kind())};
     const Damping& dmp = oc.so.damping();
     s.y() *= dmp.sigma(t, t + h / 2);
@@ -27,7 +27,7 @@ class Strang : public Integrator {
 
 const bool registered = IntegratorRegistry::add(
     {"strang", "Strang half-damping around a conservative Tao step (order 2, 4 oracle calls)",
-     false, [](const IntegratorSpec& s) { return std::make_unique<Strang>(s); }});
+     /*adaptive=*/false, /*needs_second_order=*/true, /*rhs_per_step=*/4, [](const IntegratorSpec& s) { return std::make_unique<Strang>(s); }});
 
 }  // namespace
 }  // namespace attnflow

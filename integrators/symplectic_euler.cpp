@@ -18,7 +18,7 @@ class SymplecticEuler : public Integrator {
   using Integrator::Integrator;
   std::string kind() const override { return "symplectic_euler"; }
   int order() const override { return 1; }
-  void step(Model& m, State& s, double t, double h) override {
+  void step(Flow& m, State& s, double t, double h) override {
     OracleCounter oc{m, require_second_order(m, kind())};
     oc.call(t, s, F_, G_);
     s.x() += h * F_;
@@ -32,7 +32,7 @@ class SymplecticEuler : public Integrator {
 
 const bool registered = IntegratorRegistry::add(
     {"symplectic_euler", "symplectic Euler (drift-kick) with exact damping (2 oracle calls)",
-     false, [](const IntegratorSpec& s) { return std::make_unique<SymplecticEuler>(s); }});
+     /*adaptive=*/false, /*needs_second_order=*/true, /*rhs_per_step=*/1, [](const IntegratorSpec& s) { return std::make_unique<SymplecticEuler>(s); }});
 
 }  // namespace
 }  // namespace attnflow

@@ -17,14 +17,15 @@ class Tao : public Integrator {
   using Integrator::Integrator;
   std::string kind() const override { return "tao"; }
   int order() const override { return 2; }
-  void step(Model& m, State& s, double t, double h) override {
+  void step(Flow& m, State& s, double t, double h) override {
     OracleCounter oc{m, require_second_order(m, kind())};
     tao_step(oc, s, t, h, 1.0, /*conformal=*/true);
   }
 };
 
 const bool registered = IntegratorRegistry::add(
-    {"tao", "Tao/FJV explicit presymplectic integrator (order 2, 4 oracle calls a layer)", false,
+    {"tao", "Tao/FJV explicit presymplectic integrator (order 2, 4 oracle calls a layer)",
+     /*adaptive=*/false, /*needs_second_order=*/true, /*rhs_per_step=*/4,
      [](const IntegratorSpec& s) { return std::make_unique<Tao>(s); }});
 
 }  // namespace

@@ -16,7 +16,7 @@ class TwoStepBlock : public Integrator {
   using Integrator::Integrator;
   int order() const override { return 2; }
 
-  void step(Model& m, State& s, double t, double h) override {
+  void step(Flow& m, State& s, double t, double h) override {
     OracleCounter oc{m, require_second_order(m, kind())};
     apply_pending(s);
     oc.call(t, s, F_, G_);

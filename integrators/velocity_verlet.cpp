@@ -20,7 +20,7 @@ class VelocityVerlet : public Integrator {
   using Integrator::Integrator;
   std::string kind() const override { return "velocity_verlet"; }
   int order() const override { return 2; }
-  void step(Model& m, State& s, double t, double h) override {
+  void step(Flow& m, State& s, double t, double h) override {
     OracleCounter oc{m, require_second_order(m, kind())};
     const Damping& dmp = oc.so.damping();
     s.y() *= dmp.sigma(t, t + h / 2);
@@ -39,7 +39,7 @@ class VelocityVerlet : public Integrator {
 
 const bool registered = IntegratorRegistry::add(
     {"velocity_verlet", "velocity Verlet with exact half-step damping (2 oracle calls a step)",
-     false, [](const IntegratorSpec& s) { return std::make_unique<VelocityVerlet>(s); }});
+     /*adaptive=*/false, /*needs_second_order=*/true, /*rhs_per_step=*/2, [](const IntegratorSpec& s) { return std::make_unique<VelocityVerlet>(s); }});
 
 }  // namespace
 }  // namespace attnflow

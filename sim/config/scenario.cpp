@@ -1,16 +1,14 @@
 #include "sim/config/scenario.hpp"
 
-#include "sim/config/toml_doc.hpp"
-#include "sim/core/geometry_observables.hpp"
-
-#include <unistd.h>
-
 #include <algorithm>
-#include <cstdlib>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include "sim/config/csv.hpp"
+#include "sim/config/toml_doc.hpp"
+#include "sim/config/validate.hpp"
 
 namespace attnflow {
 namespace fs = std::filesystem;
@@ -20,13 +18,14 @@ std::vector<double> Scenario::frame_times() const {
   const double t0 = integrator.t0, t1 = integrator.t_end, dt = integrator.dt;
   if (run.save_every > 0) {
     const auto steps = static_cast<std::int64_t>(std::llround((t1 - t0) / dt));
-    for (std::int64_t k = 0; k <= steps; k += run.save_every) ts.push_back(t0 + k * dt);
+    for (std::int64_t k = 0; k <= steps; k += run.save_every)
+      ts.push_back(k == steps ? t1 : t0 + static_cast<double>(k) * dt);
     return ts;
   }
   const auto f = run.frames;
   if (f == 1) return {t1};
   if (layers_mode()) {
-    // Frames fall on whole layers.
+    // Frames fall on whole layers (validation keeps frames <= layers + 1, so they are distinct).
     for (std::int64_t k = 0; k < f; ++k)
       ts.push_back(t0 + dt * static_cast<double>((k * integrator.layers) / (f - 1)));
     return ts;
@@ -34,6 +33,10 @@ std::vector<double> Scenario::frame_times() const {
   for (std::int64_t k = 0; k < f; ++k)
     ts.push_back(k == f - 1 ? t1 : t0 + (t1 - t0) * static_cast<double>(k) / static_cast<double>(f - 1));
   return ts;
+}
+
+std::unique_ptr<Model> Scenario::build_model(std::uint64_t seed) const {
+  return model.build(BuildContext{shape(), tokens.space, seed, observe.quantities});
 }
 
 double Scenario::number(const std::string& key) const {
@@ -60,7 +63,8 @@ namespace {
 
 void flatten(const toml::node& n, const std::string& prefix, std::map<std::string, std::string>& out) {
   if (const auto* t = n.as_table()) {
-    for (const auto& [k, v] : *t) flatten(v, prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str()), out);
+    for (const auto& [k, v] : *t)
+      flatten(v, prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str()), out);
     return;
   }
   if (const auto* a = n.as_array(); a && a->is_array_of_tables()) {
@@ -75,6 +79,11 @@ void flatten(const toml::node& n, const std::string& prefix, std::map<std::strin
   out[prefix] = os.str();
 }
 
+// Keys that are alternatives to each other: setting one with --set drops the other from the file
+// (so `--set run.save_every=5` works on a scenario that says frames = 151).
+const std::vector<std::pair<std::string, std::string>> kAlternatives = {
+    {"run.frames", "run.save_every"}, {"integrator.t_end", "integrator.layers"}};
+
 void apply_override(TomlDoc& doc, const std::string& ov) {
   const auto eq = ov.find('=');
   if (eq == std::string::npos || eq == 0)
@@ -86,6 +95,7 @@ void apply_override(TomlDoc& doc, const std::string& ov) {
     if (p.empty()) throw ConfigError("--set " + ov + ": empty key component");
     parts.push_back(p);
   }
+  if (key.back() == '.') throw ConfigError("--set " + ov + ": empty key component");
   toml::table* t = &doc.root;
   for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
     toml::node* n = t->get(parts[i]);
@@ -107,26 +117,11 @@ void apply_override(TomlDoc& doc, const std::string& ov) {
   }
   parsed["v"].node()->visit([&](auto&& v) { t->insert_or_assign(parts.back(), v); });
   doc.overrides[key] = "--set " + ov;
-}
-
-bool writable_dir_for(const fs::path& file) {
-  fs::path p = file.has_parent_path() ? file.parent_path() : fs::path(".");
-  std::error_code ec;
-  while (!fs::exists(p, ec)) {
-    if (!p.has_parent_path() || p.parent_path() == p) {
-      p = ".";
-      break;
-    }
-    p = p.parent_path();
+  for (const auto& [a, b] : kAlternatives) {
+    const std::string other = key == a ? b : key == b ? a : "";
+    if (other.empty() || doc.overrides.count(other)) continue;
+    t->erase(other.substr(other.find('.') + 1));
   }
-  if (!fs::is_directory(p, ec)) return false;
-  // access(W_OK) is always true for root; try to create a file instead.
-  std::string probe = (p / ".attnflow-write-test-XXXXXX").string();
-  const int fd = ::mkstemp(probe.data());
-  if (fd < 0) return false;
-  ::close(fd);
-  ::unlink(probe.c_str());
-  return true;
 }
 
 void read_run(Section s, Scenario& sc, const std::string& stem) {
@@ -135,45 +130,27 @@ void read_run(Section s, Scenario& sc, const std::string& stem) {
   if (seed < 0) s.fail("seed", "must be >= 0 (got " + std::to_string(seed) + ")");
   sc.run.seed = static_cast<std::uint64_t>(seed);
   sc.run.output = s.string("output", "out/" + sc.run.name + ".h5");
-  if (sc.run.output.empty()) s.fail("output", "must not be empty");
-  if (!writable_dir_for(sc.run.output))
-    s.fail("output", "is not writable (\"" + sc.run.output + "\": no writable directory)");
   if (s.has("save_every")) {
     sc.run.save_every = s.positive_int("save_every");
     if (s.has("frames")) s.fail("frames", "and run.save_every are alternatives; give one");
   } else {
     sc.run.frames = s.positive_int("frames", 101);
+    sc.run.frames_given = s.has("frames");
   }
   s.finish();
 }
 
-// The state must fit in memory (ATTNFLOW_MAX_STATE_BYTES, default: the machine's RAM).
-void check_size(Section& s, const TokensSpec& t) {
-  double limit = 0;
-  if (const char* env = std::getenv("ATTNFLOW_MAX_STATE_BYTES")) limit = std::atof(env);
-  if (!(limit > 0))
-    limit = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * static_cast<double>(::sysconf(_SC_PAGESIZE));
-  // Positions, possible momenta and a few integrator stages: ~ 8 copies of N x d doubles.
-  const double need = 8.0 * 8.0 * static_cast<double>(t.n) * static_cast<double>(t.d);
-  if (need > limit) {
-    std::ostringstream os;
-    os << "is too large: N = " << t.n << ", d = " << t.d << " needs about " << need / 1e9
-       << " GB for the state and integrator stages (limit " << limit / 1e9 << " GB)";
-    s.fail("n", os.str());
-  }
-}
-
-void read_tokens(Section s, Scenario& sc) {
+void read_tokens(Section s, Scenario& sc, const LoadOptions& opt) {
   auto& t = sc.tokens;
   t.n = s.positive_int("n");
   t.d = s.positive_int("d");
-  check_size(s, t);
   t.space = s.choice("space", {"euclidean", "sphere"}, "euclidean") == "sphere" ? Space::Sphere
                                                                                  : Space::Euclidean;
   t.init = s.choice("init", {"gaussian", "uniform_sphere", "elliptical_t", "orthogonal", "clusters",
                              "hemisphere", "file"},
                     t.space == Space::Sphere ? "uniform_sphere" : "gaussian");
   const Index d = t.d;
+  check_state_size(s, t);
   if (s.has("mean")) {
     auto m = s.reals("mean");
     if (static_cast<Index>(m.size()) != d)
@@ -210,7 +187,21 @@ void read_tokens(Section s, Scenario& sc) {
     if (t.spread >= M_PI / 2) s.fail("spread", "must be < pi/2 for an open hemisphere");
   }
   if (t.init == "file") {
-    t.path = s.file("path");
+    if (opt.resume) {
+      s.accept("path");  // the state comes from the run file
+      t.path = s.string("path");
+    } else {
+      t.path = s.file("path");
+      const std::string named_by = s.where("path").str() + ": tokens.path";
+      t.x0 = read_csv(t.path, named_by, t.n, t.d, "tokens.n = " + std::to_string(t.n),
+                      "tokens.d = " + std::to_string(t.d))
+                 .matrix();
+      if (t.space == Space::Sphere)
+        for (Index i = 0; i < t.n; ++i)
+          if (t.x0.row(i).cwiseAbs().maxCoeff() == 0)
+            s.fail("path", "row " + std::to_string(i + 1) + " of " + t.path +
+                               " is the zero vector, which cannot be put on the sphere");
+    }
   } else if (s.has("path")) {
     s.fail("path", "applies only to init = \"file\"");
   }
@@ -232,17 +223,18 @@ void read_tokens(Section s, Scenario& sc) {
 
 void read_integrator(Section s, Scenario& sc) {
   auto& in = sc.integrator;
-  std::vector<std::string> kinds = IntegratorRegistry::names();
-  in.kind = s.choice("kind", kinds, "rk4");
+  in.kind = s.choice("kind", IntegratorRegistry::names(), "rk4");
   sc.integrator_info = IntegratorRegistry::find(in.kind);
-  in.dt = s.positive("dt", sc.model_info && sc.model_info->kind == "transformer" ? 1.0 : 0.1);
+  in.dt = s.positive("dt", sc.model.traits.default_dt);
   in.t0 = s.real("t0", 0.0);
   if (s.has("layers")) {
     in.layers = s.positive_int("layers");
     if (s.has("t_end")) s.fail("t_end", "and integrator.layers are alternatives; give one");
-    if (sc.integrator_info->adaptive)
-      s.fail("layers", "needs a fixed-step integrator (got \"" + in.kind + "\")");
     in.t_end = in.t0 + static_cast<double>(in.layers) * in.dt;
+  } else if (sc.model.traits.layer_map) {
+    s.fail("layers", "is required: model \"" + sc.model_kind +
+                         "\" is a layer map (one step = one layer of width dt); give "
+                         "integrator.layers = L instead of t_end");
   } else {
     in.t_end = s.real("t_end");
     if (!(in.t_end > in.t0)) {
@@ -254,15 +246,6 @@ void read_integrator(Section s, Scenario& sc) {
   in.rtol = s.positive("rtol", 1e-8);
   in.atol = s.positive("atol", 1e-10);
   in.dt_min = s.positive("dt_min", 1e-12);
-  if (sc.model_info && sc.model_info->kind == "transformer" && !s.has("layers"))
-    s.fail("kind", "model \"transformer\" is a layer map: give integrator.layers = L");
-  if (sc.run.save_every > 0 && sc.integrator_info->adaptive)
-    throw ConfigError(s.where("kind").str() + ": run.save_every needs a fixed-step integrator");
-  if (sc.run.save_every > 0) {
-    const double steps = (in.t_end - in.t0) / in.dt;
-    if (std::abs(steps - std::round(steps)) > 1e-9 * std::max(1.0, steps))
-      s.fail("dt", "must divide t_end - t0 when run.save_every is used");
-  }
   s.finish();
 }
 
@@ -286,12 +269,15 @@ ClaimSpec read_claim(Section s) {
                              "power_rate", "hitting_time", "drift", "drift_order",
                              "compare_runs", "ellipticity"});
   c.observable = c.kind == "ellipticity" ? s.string("observable", "") : s.string("observable");
+  c.observable_where = s.where("observable");
   c.label = s.string("label", c.kind + "(" + c.observable + ")");
   if (s.has("window")) {
     auto w = s.reals("window");
     if (w.size() != 2 || !(w[1] > w[0])) s.fail("window", "must be [t_from, t_to] with t_to > t_from");
     c.t_from = w[0];
     c.t_to = w[1];
+    c.has_window = true;
+    c.window_where = s.where("window");
   }
   if (c.kind == "hitting_time" || c.kind == "compare_runs") {
     c.threshold = s.real("threshold");
@@ -300,10 +286,10 @@ ClaimSpec read_claim(Section s) {
   if (c.kind == "hitting_time" || c.kind == "compare_runs" || c.kind == "drift")
     c.relative = s.boolean("relative", true);
   if (c.kind == "compare_runs") {
-    c.against = s.string("against");
+    c.against = s.file("against");
     if (s.has("seeds")) {
       for (double v : s.reals("seeds")) {
-        if (v < 0 || v != std::floor(v)) s.fail("seeds", "must be non-negative integers");
+        if (v < 0 || v != std::floor(v) || v > 9.0e15) s.fail("seeds", "must be non-negative integers");
         c.seeds.push_back(static_cast<std::int64_t>(v));
       }
       if (c.seeds.empty()) s.fail("seeds", "must not be empty");
@@ -319,21 +305,18 @@ ClaimSpec read_claim(Section s) {
     const auto known = IntegratorRegistry::names();
     for (const auto& k : c.integrators)
       if (std::find(known.begin(), known.end(), k) == known.end())
-        s.fail("integrators", "unknown integrator '" + k + "'");
+        s.fail("integrators", "names an unknown integrator '" + k + "': " + one_of(known, k));
   }
   if (c.kind == "monotone") {
     c.direction = s.choice("direction", {"increasing", "decreasing"});
-    c.tol = s.real("tol", 0.0);
-    if (c.tol < 0) s.fail("tol", "must be >= 0");
+    c.tol = s.non_negative("tol", 0.0);
   } else {
     if (c.kind == "max_residual") c.reference = s.string("reference");
     if (s.has("equals")) c.equals = s.real("equals"), c.has_equals = true;
     if (s.has("at_least")) c.at_least = s.real("at_least"), c.has_at_least = true;
     if (s.has("at_most")) c.at_most = s.real("at_most"), c.has_at_most = true;
-    c.rel_tol = s.real("rel_tol", 0.0);
-    c.abs_tol = s.real("abs_tol", 0.0);
-    if (c.rel_tol < 0) s.fail("rel_tol", "must be >= 0");
-    if (c.abs_tol < 0) s.fail("abs_tol", "must be >= 0");
+    c.rel_tol = s.non_negative("rel_tol", 0.0);
+    c.abs_tol = s.non_negative("abs_tol", 0.0);
     if (!c.has_equals && !c.has_at_least && !c.has_at_most)
       s.fail("kind", "needs a comparison: equals (with rel_tol/abs_tol), at_least or at_most");
     if (c.has_equals && c.rel_tol == 0 && c.abs_tol == 0)
@@ -344,7 +327,7 @@ ClaimSpec read_claim(Section s) {
 }
 
 Scenario load(TomlDoc& doc, const std::string& source_text,
-              const std::vector<std::string>& overrides) {
+              const std::vector<std::string>& overrides, const LoadOptions& opt) {
   for (const auto& ov : overrides) apply_override(doc, ov);
   Scenario sc;
   sc.overrides = overrides;
@@ -364,18 +347,13 @@ Scenario load(TomlDoc& doc, const std::string& source_text,
   };
   const std::string stem = fs::path(doc.path).stem().string();
   read_run(section("run", false), sc, stem.empty() ? "run" : stem);
-  read_tokens(section("tokens", true), sc);
+  read_tokens(section("tokens", true), sc, opt);
 
   // [model]: the registry entry reads its own keys.
   Section ms = section("model", true);
   sc.model_kind = ms.choice("kind", ModelRegistry::names());
-  sc.model_info = ModelRegistry::find(sc.model_kind);
-  sc.make_model = sc.model_info->read(ms, sc.tokens);
+  sc.model = ModelRegistry::find(sc.model_kind)->read(ms, sc.tokens);
   ms.finish();
-  if (!sc.model_info->second_order && sc.tokens.momentum != "zero")
-    throw ConfigError(doc.section("tokens", root["tokens"].as_table(), nullptr).where("momentum").str() +
-                      ": tokens.momentum applies only to second-order models (model \"" +
-                      sc.model_kind + "\" has no momenta)");
 
   read_integrator(section("integrator", true), sc);
   read_observe(section("observe", false), sc);
@@ -395,43 +373,19 @@ Scenario load(TomlDoc& doc, const std::string& source_text,
   }
   top.finish({"run", "tokens", "model", "integrator", "observe", "expect"});
 
-  // Every requested observable must exist for this model.
-  {
-    BuildContext ctx{sc.shape(), sc.tokens.space, sc.run.seed};
-    auto model = sc.make_model(ctx);
-    std::vector<std::string> known = geometry_observables();
-    for (auto& o : model->observables()) known.push_back(o);
-    Section obs = doc.section("observe", root.get("observe") ? root["observe"].as_table() : nullptr, nullptr);
-    for (const auto& q : sc.observe.quantities) {
-      if (std::find(known.begin(), known.end(), q) != known.end()) continue;
-      std::string msg = "observe.quantities: unknown observable '" + q + "' for model \"" +
-                        sc.model_kind + "\"";
-      const std::string sug = suggestion(q, known);
-      if (!sug.empty()) msg += "; did you mean '" + sug + "'?";
-      throw ConfigError(obs.where("quantities").str() + ": " + msg);
-    }
-    for (const auto& c : sc.expect) {
-      auto has = [&](const std::string& q) {
-        return std::find(sc.observe.quantities.begin(), sc.observe.quantities.end(), q) !=
-               sc.observe.quantities.end();
-      };
-      if (!c.observable.empty() && !has(c.observable))
-        throw ConfigError(c.where.str() + ": claim observable '" + c.observable +
-                          "' must be listed in observe.quantities");
-    }
-  }
   std::ostringstream os;
   os << res;
   sc.resolved_toml = os.str();
   flatten(res, "", sc.resolved_values);
   sc.inputs = doc.inputs;
+  validate(sc, doc, opt);
   return sc;
 }
 
 }  // namespace
 
 Scenario load_scenario_text(const std::string& text, const std::string& name,
-                            const std::vector<std::string>& overrides) {
+                            const std::vector<std::string>& overrides, const LoadOptions& opt) {
   TomlDoc doc;
   doc.path = name;
   try {
@@ -441,16 +395,19 @@ Scenario load_scenario_text(const std::string& text, const std::string& name,
     throw ConfigError(name + ":" + std::to_string(b.line) + ":" + std::to_string(b.column) +
                       ": syntax error: " + std::string(e.description()));
   }
-  return load(doc, text, overrides);
+  return load(doc, text, overrides, opt);
 }
 
-Scenario load_scenario(const std::string& path, const std::vector<std::string>& overrides) {
+Scenario load_scenario(const std::string& path, const std::vector<std::string>& overrides,
+                       const LoadOptions& opt) {
   std::ifstream in(path, std::ios::binary);
   std::error_code ec;
-  if (!in || fs::is_directory(path, ec)) throw ConfigError(path + ": cannot open scenario file");
+  if (fs::is_directory(path, ec)) throw ConfigError(path + ": is a folder, not a scenario file");
+  if (!in) throw ConfigError(path + ": cannot open scenario file (" +
+                             (fs::exists(path, ec) ? "not readable" : "no such file") + ")");
   std::stringstream ss;
   ss << in.rdbuf();
-  return load_scenario_text(ss.str(), path, overrides);
+  return load_scenario_text(ss.str(), path, overrides, opt);
 }
 
 }  // namespace attnflow

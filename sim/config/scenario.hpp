@@ -1,14 +1,16 @@
 #pragma once
-// Scenario file -> plain spec structs -> validation (one place, file:line:col messages).
+// Scenario file -> plain spec structs -> one validation pass -> Scenario.
 //
 //   Scenario s = load_scenario("glpr.toml", {"integrator.dt=0.05"});
 //
-// load_scenario parses the TOML file (toml++), applies --set overrides, reads every section
-// through a Section (typed, located, unknown keys rejected with a suggestion), lets the chosen
-// model read its own [model] keys, and checks cross-section constraints. It also builds the
-// model once to check that every requested observable exists. The resolved scenario (defaults
-// filled in) is kept as TOML text for the output file.
+// load_scenario parses the TOML file (toml++ stays in sim/config), applies --set overrides, reads
+// every section through a Section (typed, located, unknown keys rejected with a suggestion; the
+// model's reader reads its own [model] keys into a ModelRecipe), then runs validate()
+// (sim/config/validate.cpp): every rule that involves more than one key, and every check that
+// would otherwise only fail once a run has started, with a `file:line:col` message. A Scenario
+// that loads runs: the loader builds the model once to prove it.
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -26,29 +28,46 @@ struct Scenario {
   // "model.normalization" -> "\"softmax\""); arrays of tables as "expect[0].kind".
   std::map<std::string, std::string> resolved_values;
   std::vector<std::string> inputs;  // files the scenario reads (init CSV, matrices, ...)
-  // A resolved value as a number / string (throws Error if absent or of another type).
-  double number(const std::string& key) const;
-  std::string text(const std::string& key) const;
+  std::vector<std::string> notes;   // what validation adjusted or warns about (printed by the CLI)
+
   RunSpec run;
   TokensSpec tokens;
   std::string model_kind;
-  const ModelInfo* model_info = nullptr;
-  ModelFactory make_model;
+  ModelRecipe model;
   IntegratorSpec integrator;
   const IntegratorInfo* integrator_info = nullptr;
   ObserveSpec observe;
   std::vector<ClaimSpec> expect;
 
-  Shape shape() const { return {tokens.n, tokens.d, model_info && model_info->second_order}; }
+  // Estimated work: pair interactions of the whole run (model cost x RHS per step x steps).
+  double estimated_pairs = 0;
+
+  Shape shape() const { return {tokens.n, tokens.d, model.traits.second_order}; }
   bool layers_mode() const { return integrator.layers > 0; }
   // Frame times (and, in layers mode, their layer indices as steps).
   std::vector<double> frame_times() const;
+  // The model, built for `seed` (usually run.seed) with the observables the run records.
+  std::unique_ptr<Model> build_model(std::uint64_t seed) const;
+
+  // A resolved value as a number / string (throws Error if absent or of another type).
+  double number(const std::string& key) const;
+  std::string text(const std::string& key) const;
 };
 
-Scenario load_scenario(const std::string& path, const std::vector<std::string>& overrides = {});
-// Same, from text (tests and fuzzing); `name` is used in error locations.
-Scenario load_scenario_text(const std::string& text, const std::string& name,
-                            const std::vector<std::string>& overrides = {});
+struct LoadOptions {
+  // Resuming a run file: the state comes from the file, so [tokens] init files are not read
+  // (and need not exist any more).
+  bool resume = false;
+  // Loading the scenario of a compare_runs claim: its own compare_runs files are not loaded.
+  bool nested = false;
+};
 
+Scenario load_scenario(const std::string& path, const std::vector<std::string>& overrides = {},
+                       const LoadOptions& opt = {});
+// Same, from text (tests, fuzzing, resume, Python); `name` is used in error locations and as
+// the base of relative paths.
+Scenario load_scenario_text(const std::string& text, const std::string& name,
+                            const std::vector<std::string>& overrides = {},
+                            const LoadOptions& opt = {});
 
 }  // namespace attnflow

@@ -302,7 +302,7 @@ std::string Section::file(std::string_view key) {
   namespace fs = std::filesystem;
   fs::path fp(string(key));
   if (fp.empty()) fail(key, "must name a file (got an empty string)");
-  if (fp.is_relative()) fp = fs::path(base_dir()) / fp;
+  if (fp.is_relative() && base_dir() != ".") fp = fs::path(base_dir()) / fp;
   std::error_code ec;
   if (fs::is_directory(fp, ec))
     fail(key, "names a folder, not a file: " + fp.string() +

@@ -7,10 +7,6 @@ namespace attnflow {
 
 std::atomic<int> g_pending_signal{0};
 
-void check_interrupt() {
-  if (int sig = g_pending_signal.load()) throw Interrupted{sig};
-}
-
 void check_finite(const State& s, std::int64_t step, double t) {
   // Parallel scan (a NaN or Inf anywhere makes the sum non-finite: x * 0 is NaN for both).
   const Index n = s.u.size();
@@ -33,25 +29,45 @@ void check_finite(const State& s, std::int64_t step, double t) {
   }
 }
 
-void Integrator::advance(Model& m, State& s, double& t, double t1, StepStats& st) {
+std::int64_t steps_for(double span, double dt) {
+  const double n = std::ceil(span / dt - 1e-9);
+  if (!(n >= 1) || !(n < 9.0e15)) {
+    std::ostringstream os;
+    os << "cannot split an interval of " << span << " into steps of dt = " << dt << " ("
+       << n << " steps)";
+    throw NumericalError(os.str());
+  }
+  return static_cast<std::int64_t>(n);
+}
+
+namespace {
+// The loop both advance() variants share: n equal steps of h covering [t, t1].
+template <class Step>
+void equal_steps(const Model& m, State& s, double& t, double t1, double dt, StepStats& st,
+                 Step&& one_step) {
   const double span = t1 - t;
   if (span <= 0) return;
-  const auto n = static_cast<std::int64_t>(std::ceil(span / spec_.dt - 1e-9));
+  const std::int64_t n = steps_for(span, dt);
   const double h = span / static_cast<double>(n);
   const double t_start = t;
   for (std::int64_t k = 0; k < n; ++k) {
     check_interrupt();
     const double tk = t_start + static_cast<double>(k) * h;
-    if (m.discrete())
-      m.layer(tk, h, s);
-    else
-      step(m, s, tk, h);
+    one_step(tk, h);
     m.retract(s);
     ++st.steps;
-    st.last_dt = h;
     check_finite(s, st.steps, tk + h);
   }
   t = t1;
+}
+}  // namespace
+
+void Integrator::advance(Flow& m, State& s, double& t, double t1, StepStats& st) {
+  equal_steps(m, s, t, t1, spec_.dt, st, [&](double tk, double h) { step(m, s, tk, h); });
+}
+
+void advance_layers(LayerMap& m, State& s, double& t, double t1, double dt, StepStats& st) {
+  equal_steps(m, s, t, t1, dt, st, [&](double tk, double h) { m.layer(tk, h, s); });
 }
 
 }  // namespace attnflow

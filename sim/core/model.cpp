@@ -1,5 +1,8 @@
 #include "sim/core/model.hpp"
 
+#include <cmath>
+#include <sstream>
+
 namespace attnflow {
 
 void Model::project_tangent(CMatMap x, MatMap v) {
@@ -10,8 +13,16 @@ void Model::retract(State& s) const {
   if (space_ != Space::Sphere) return;
   auto x = s.x();
   for (Index i = 0; i < x.rows(); ++i) {
-    const double nrm = x.row(i).norm();
-    if (nrm > 0) x.row(i) /= nrm;
+    // stableNorm scales before squaring: rows with huge entries normalise instead of overflowing
+    // to inf (which turned them into zero vectors).
+    const double nrm = x.row(i).stableNorm();
+    if (nrm > 0 && std::isfinite(nrm)) {
+      x.row(i) /= nrm;
+    } else if (nrm == 0) {
+      std::ostringstream os;
+      os << "token " << i << " is the zero vector: it cannot be put on the sphere";
+      throw NumericalError(os.str());
+    }
   }
 }
 

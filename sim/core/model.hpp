@@ -1,13 +1,21 @@
 #pragma once
-// Model concept: a right-hand side u' = F(t, u) on the token state (odeint's System concept),
-// or a discrete layer map u <- L(u). Models are registered by name (sim/registry.hpp); one file
-// per model under sim/models/.
+// Models: what is simulated. Two kinds, both registered by name (sim/core/registry.hpp), one file
+// per model under sim/models/:
 //
-// Counting: integrators call eval(), which counts RHS evaluations and attention-oracle calls
-// (an oracle call = one pass of the attention operator over all token pairs).
+//   Flow      a right-hand side u' = F(t, u) on the token state (odeint's System concept),
+//             advanced by an Integrator (sim/core/integrator.hpp);
+//   LayerMap  a discrete block u <- L_h(t, u) (transformer layers, OSN blocks, poly-attention
+//             blocks): one step = one layer of width h = integrator.dt.
+//
+// Every model has a shape (N tokens in d dimensions, optional momenta), a space (R^d or the
+// sphere), counters (RHS evaluations, attention-oracle calls: an oracle call = one pass of an
+// attention operator over all token pairs) and named observables (energy, Hamiltonian, order
+// parameter, ...). Which observables a configuration offers is stated by its reader
+// (ModelRecipe::observables), so that validation never has to build a model.
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "sim/core/error.hpp"
@@ -30,23 +38,14 @@ class Model {
   Shape shape() const { return shape_; }
   Space space() const { return space_; }
 
-  // --- continuous flows --------------------------------------------------------------------
-  // ds = F(t, s). Same shape as s. Must not allocate O(N^2).
-  virtual void rhs(double t, ConstStateView s, StateView ds) = 0;
-  // Oracle calls made by one rhs() (attention passes); 0 for non-attention models.
-  virtual int oracle_calls_per_rhs() const { return 1; }
-
-  // --- discrete layer models (transformer blocks) ------------------------------------------
-  virtual bool discrete() const { return false; }
-  virtual void layer(double /*t*/, double /*h*/, State& /*s*/) {
-    throw Error(kind() + " is a flow, not a layer map");
-  }
-
-  // --- observables the model defines (energy, Hamiltonian, ...) ----------------------------
-  virtual std::vector<std::string> observables() const { return {}; }
+  // The value of observable `name` (one of the recipe's observables) at time t.
   virtual double observable(const std::string& name, double /*t*/, ConstStateView /*s*/) {
     throw Error(kind() + " has no observable '" + name + "'");
   }
+  // Called once per written frame, before its observables, for models that keep time averages
+  // (Kuramoto's order_parameter_avg, coherence). A resumed run replays it over the stored frames.
+  virtual void observe_frame(double /*t*/, ConstStateView /*s*/) {}
+  virtual bool keeps_time_averages() const { return false; }
 
   // Called once on the initial state after [tokens] init (e.g. oscillator phases, momenta that
   // depend on model parameters). Draw randomness from Rng::stream(seed, "model.<purpose>").
@@ -59,12 +58,6 @@ class Model {
   // Time-independent per-token arrays written once as /particles/tokens/<name> (e.g. frequency).
   virtual std::vector<std::pair<std::string, Vec>> per_token_constants() const { return {}; }
 
-  // Counted evaluation: what integrators call.
-  void eval(double t, ConstStateView s, StateView ds) {
-    ++counters.rhs_evals;
-    counters.oracle_calls += oracle_calls_per_rhs();
-    rhs(t, s, ds);
-  }
   // Puts positions back on the manifold (row normalisation on the sphere). Integrators call it
   // after every accepted step.
   void retract(State& s) const;
@@ -78,11 +71,35 @@ class Model {
   Space space_;
 };
 
+// u' = F(t, u).
+class Flow : public Model {
+ public:
+  using Model::Model;
+  // ds = F(t, s). Same shape as s. Must not allocate O(N^2).
+  virtual void rhs(double t, ConstStateView s, StateView ds) = 0;
+  // Oracle calls made by one rhs() (attention passes); 0 for non-attention models.
+  virtual int oracle_calls_per_rhs() const { return 1; }
+  // Counted evaluation: what integrators call.
+  void eval(double t, ConstStateView s, StateView ds) {
+    ++counters.rhs_evals;
+    counters.oracle_calls += oracle_calls_per_rhs();
+    rhs(t, s, ds);
+  }
+};
+
+// u <- L_h(t, u): one layer of width h. Counts its own oracle calls.
+class LayerMap : public Model {
+ public:
+  using Model::Model;
+  virtual void layer(double t, double h, State& s) = 0;
+};
+
 // What a model's builder gets besides its own parameters.
 struct BuildContext {
   Shape shape;
   Space space;
   std::uint64_t seed;
+  std::vector<std::string> observables;  // what the run will ask for (models may prepare)
 };
 
 }  // namespace attnflow

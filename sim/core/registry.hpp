@@ -8,6 +8,7 @@
 // The sources live in an OBJECT library, so registrars are never dropped by the linker.
 #include <functional>
 #include <map>
+#include <utility>
 #include <memory>
 #include <string>
 #include <vector>
@@ -22,18 +23,39 @@ class Section;  // sim/config/section.hpp: how a reader sees its [model] table
 
 using ModelFactory = std::function<std::unique_ptr<Model>(const BuildContext&)>;
 
+// What the validation pass and the simulation loop need to know about a configured model.
+struct ModelTraits {
+  bool second_order = false;  // the state carries momenta y (Shape::momentum)
+  bool layer_map = false;     // a LayerMap: run with integrator.layers = L, one step = one layer
+  double default_dt = 0.1;    // integrator.dt when the scenario gives none
+  bool needs_positive_t0 = false;  // e.g. damping c_log / t: integrator.t0 must be > 0
+};
+
+// What reading a [model] table yields: everything validation needs without building the model
+// (which can be expensive), and the factory that builds it.
+struct ModelRecipe {
+  ModelTraits traits;
+  std::vector<std::string> observables;  // offered by this configuration
+  // Observables of this model that this configuration cannot offer, with the reason
+  // ("needs coupling_rule = \"uniform\"", "keeps an N x N average: needs N <= 8192").
+  std::vector<std::pair<std::string, std::string>> unavailable;
+  double pairs_per_rhs = 0;    // cost estimate: pair interactions per RHS (or layer)
+  ModelFactory build;
+};
+
 struct ModelInfo {
   std::string kind;
   std::string summary;
-  bool second_order = false;  // the state carries momenta y
-  // Reads and validates the [model] table (kind already consumed) into a factory.
-  std::function<ModelFactory(Section& model, const TokensSpec& tokens)> read;
+  // Reads and validates the [model] table (kind already consumed).
+  std::function<ModelRecipe(Section& model, const TokensSpec& tokens)> read;
 };
 
 struct IntegratorInfo {
   std::string kind;
   std::string summary;
-  bool adaptive = false;
+  bool adaptive = false;            // chooses its own steps (rtol, atol); no layers, no save_every
+  bool needs_second_order = false;  // a SympFormer block: the model must carry momenta
+  double rhs_per_step = 1;          // RHS evaluations (oracle calls) per step, for cost estimates
   std::function<std::unique_ptr<Integrator>(const IntegratorSpec&)> make;
 };
 

@@ -19,6 +19,7 @@ struct RunSpec {
   std::uint64_t seed = 0;
   std::string output;          // resolved path of the .h5 file
   std::int64_t frames = 101;   // frames written, evenly spaced in [t0, t_end]
+  bool frames_given = false;   // frames came from the scenario (not the default)
   std::int64_t save_every = 0; // alternative: a frame every k steps (fixed-step only)
 };
 
@@ -30,6 +31,7 @@ struct TokensSpec {
   RowMat cov;          // d x d, SPD
   double nu = 5.0;     // elliptical_t degrees of freedom
   std::string path;    // init = "file": CSV of N rows, d columns (resolved path)
+  RowMat x0;           // init = "file": its contents (read when the scenario is loaded)
   Index clusters = 2;  // init = "clusters": number of centres
   double spread = 0.1; // init = "clusters": std of each cluster; hemisphere: cap half-angle
   std::string momentum = "zero";  // zero | gaussian | affine
@@ -58,7 +60,9 @@ struct ObserveSpec {
 struct ClaimSpec {
   std::string kind;          // rate | final | monotone | max_residual | min | max
   std::string observable;
-  double t_from = -1, t_to = -1;   // window; < 0 = whole run
+  bool has_window = false;         // else the whole run
+  double t_from = 0, t_to = 0;     // window
+  Where window_where, observable_where;
   std::string reference;     // max_residual: "equiangular" or another observable
   std::string direction;     // monotone: increasing | decreasing
   double tol = 0;            // monotone: allowed violation per frame
@@ -72,7 +76,7 @@ struct ClaimSpec {
   // drift_order, compare_runs, ellipticity.
   double threshold = 0;      // hitting_time / compare_runs: level of value (or value/value(t0))
   bool relative = true;      // hitting_time, drift: divide by the value at the first frame
-  std::string against;       // compare_runs: the other scenario (path relative to this one)
+  std::string against;       // compare_runs: the other scenario (resolved path)
   std::vector<std::int64_t> seeds;  // compare_runs: seeds to rerun both scenarios with
   std::int64_t min_wins = -1;       // compare_runs: required wins (default: all seeds)
   bool equal_budget = true;         // compare_runs: RHS evaluations must be equal

@@ -23,6 +23,9 @@
 
 namespace attnflow {
 
+// These statistics look at whole N x N matrices: observables built on them need N <= this.
+constexpr Index kMaxStatTokens = 8192;
+
 struct AttentionStats {
   double sparsity = 0, row_entropy = 0, cv = 0, row_max_min = 0, head_corr = 0,
          mean_max_weight = 0, offdiag_mean = 0;

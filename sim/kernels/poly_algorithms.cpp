@@ -439,4 +439,14 @@ int poly_oracle_passes(const Polynomial& h, PolyAlgorithm a) {
   return a == PolyAlgorithm::Tree ? std::max(1, h.size()) : 1;
 }
 
+double poly_cost(const Polynomial& h, PolyAlgorithm a, double n) {
+  if (a == PolyAlgorithm::Auto) a = auto_poly_algorithm(h);
+  switch (a) {
+    case PolyAlgorithm::Tree: return (h.t - 1) * n * n;
+    case PolyAlgorithm::Cycle: return n * n * n;
+    case PolyAlgorithm::Polynomial: return n;
+    default: return std::pow(n, h.t);
+  }
+}
+
 }  // namespace attnflow

@@ -65,5 +65,8 @@ void poly_attention(const Polynomial& h, PolyAlgorithm a, const PolyInput& in, R
 
 // Attention passes one evaluation makes (Model::oracle_calls_per_rhs): tree = one per edge.
 int poly_oracle_passes(const Polynomial& h, PolyAlgorithm a);
+// Estimated elementary interactions of one evaluation at n tokens (for `validate`'s cost
+// estimate): naive n^t, tree (t - 1) n^2, cycle n^3 (GEMM), polynomial n (features aside).
+double poly_cost(const Polynomial& h, PolyAlgorithm a, double n);
 
 }  // namespace attnflow

@@ -32,17 +32,10 @@
 #include "sim/config/matrix_param.hpp"
 #include "sim/config/section.hpp"
 #include "sim/core/registry.hpp"
-#include "sim/models/second_order.hpp"
+#include "sim/models/accelerated_attention.hpp"
 
 namespace attnflow {
 namespace {
-
-struct AccAttentionParams {
-  RowMat A, B, Hpot;
-  bool v1 = false;
-  bool quadratic = false;
-  Damping damping;
-};
 
 class AcceleratedAttention : public HamiltonianModel {
  public:
@@ -107,11 +100,6 @@ class AcceleratedAttention : public HamiltonianModel {
   }
   double hamiltonian(ConstStateView s) override { return kinetic_energy(s) + potential_energy(s); }
 
-  std::vector<std::string> observables() const override {
-    auto o = HamiltonianModel::observables();
-    if (!p_.quadratic) o.push_back("zero_momentum_residual");
-    return o;
-  }
   double observable(const std::string& name, double t, ConstStateView s) override {
     if (name != "zero_momentum_residual") return HamiltonianModel::observable(name, t, s);
     if (p_.quadratic) return Model::observable(name, t, s);
@@ -141,7 +129,15 @@ class AcceleratedAttention : public HamiltonianModel {
   Vec logz_, z_, s_;
 };
 
-ModelFactory read_accelerated_attention(Section& m, const TokensSpec& tokens) {
+}  // namespace
+
+std::unique_ptr<Flow> make_accelerated_attention(Shape shape, Space space, AccAttentionParams p) {
+  return std::make_unique<AcceleratedAttention>(shape, space, std::move(p));
+}
+
+namespace {
+
+ModelRecipe read_accelerated_attention(Section& m, const TokensSpec& tokens) {
   if (tokens.space != Space::Euclidean)
     m.fail("kind", "accelerated_attention lives in R^d: set tokens.space = \"euclidean\"");
   const Index d = tokens.d;
@@ -158,7 +154,10 @@ ModelFactory read_accelerated_attention(Section& m, const TokensSpec& tokens) {
   if (p.quadratic) H = read_matrix_param(m, "potential_matrix", d);
   const std::string wa = m.where("A").str(), wb = m.where("B").str(), wv = m.where("V").str(),
                     wh = m.where("potential_matrix").str();
-  return [=](const BuildContext& c) {
+  ModelRecipe r = hamiltonian_recipe(p.damping, tokens, 2);
+  if (!p.quadratic) r.observables.push_back("zero_momentum_residual");
+  else r.unavailable.push_back({"zero_momentum_residual", "needs potential = \"attention\""});
+  r.build = [=](const BuildContext& c) {
     AccAttentionParams q = p;
     const Index dd = c.shape.d;
     q.A = A.resolve(dd, c.seed);
@@ -190,14 +189,15 @@ ModelFactory read_accelerated_attention(Section& m, const TokensSpec& tokens) {
       if (!is_symmetric(q.Hpot))
         throw ConfigError(wh + ": model.potential_matrix must be symmetric");
     }
-    return std::make_unique<AcceleratedAttention>(c.shape, c.space, std::move(q));
+    return make_accelerated_attention(c.shape, c.space, std::move(q));
   };
+  return r;
 }
 
 const bool registered = ModelRegistry::add(
     {"accelerated_attention",
      "SympFormer accelerated softmax attention (Hamiltonian momentum, damping c_log/t + c_lin)",
-     true, &read_accelerated_attention});
+     &read_accelerated_attention});
 
 }  // namespace
 }  // namespace attnflow

@@ -15,7 +15,7 @@
 #include "sim/config/matrix_param.hpp"
 #include "sim/config/section.hpp"
 #include "sim/core/registry.hpp"
-#include "sim/models/second_order.hpp"
+#include "sim/models/accelerated_linear_attention.hpp"
 
 namespace attnflow {
 namespace {
@@ -56,25 +56,38 @@ class AcceleratedLinearAttention : public HamiltonianModel {
   RowMat A_, V_, xk_, S_;
 };
 
-ModelFactory read_accelerated_linear_attention(Section& m, const TokensSpec& tokens) {
+}  // namespace
+
+std::unique_ptr<Flow> make_accelerated_linear_attention(Shape shape, Space space, RowMat A,
+                                                        RowMat V, Damping damping) {
+  return std::make_unique<AcceleratedLinearAttention>(shape, space, std::move(A), std::move(V),
+                                                      damping);
+}
+
+namespace {
+
+ModelRecipe read_accelerated_linear_attention(Section& m, const TokensSpec& tokens) {
   if (tokens.space != Space::Euclidean)
     m.fail("kind", "accelerated_linear_attention lives in R^d: set tokens.space = \"euclidean\"");
   const Index d = tokens.d;
   const Damping damping = read_damping(m, "nesterov");
   const MatrixParam A = read_matrix_param(m, "A", d), V = read_matrix_param(m, "V", d);
   const std::string wa = m.where("A").str(), wv = m.where("V").str();
-  return [=](const BuildContext& c) {
+  ModelRecipe r = hamiltonian_recipe(damping, tokens);
+  r.pairs_per_rhs = double(tokens.n) * double(d);  // O(N d^2) through the moment S
+  r.build = [=](const BuildContext& c) {
     RowMat a = A.resolve(c.shape.d, c.seed), v = V.resolve(c.shape.d, c.seed);
     if (!is_symmetric(a)) throw ConfigError(wa + ": model.A must be symmetric");
     if (!is_symmetric(v)) throw ConfigError(wv + ": model.V must be symmetric");
-    return std::make_unique<AcceleratedLinearAttention>(c.shape, c.space, std::move(a),
-                                                        std::move(v), damping);
+    return make_accelerated_linear_attention(c.shape, c.space, std::move(a), std::move(v),
+                                             damping);
   };
+  return r;
 }
 
 const bool registered = ModelRegistry::add(
     {"accelerated_linear_attention",
-     "SympFormer accelerated linear attention (accelerated Stein flow, bilinear kernel)", true,
+     "SympFormer accelerated linear attention (accelerated Stein flow, bilinear kernel)",
      &read_accelerated_linear_attention});
 
 }  // namespace

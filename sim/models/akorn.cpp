@@ -22,7 +22,10 @@
 //   E = -(K/2N) |sum_i x_i|^2 - sum_i <c_i, x_i>, non-increasing when Omega = 0.
 #include <cmath>
 
+#include "sim/models/akorn.hpp"
+
 #include "sim/kernels/kernel_attention.hpp"
+#include "sim/models/read_attention.hpp"
 #include "sim/config/section.hpp"
 #include "sim/core/registry.hpp"
 #include "sim/core/rng.hpp"
@@ -30,18 +33,10 @@
 namespace attnflow {
 namespace {
 
-struct AkornParams {
-  double K = 1.0, beta = 1.0, stimulus_scale = 1.0;
-  bool attention = false;
-  std::string frequencies = "zero", stimulus = "zero";
-  double omega = 0.0, sigma = 1.0;
-  std::vector<double> values;
-};
-
-class AkornModel : public Model {
+class AkornModel : public Flow {
  public:
   AkornModel(Shape shape, Space space, AkornParams p, std::uint64_t seed)
-      : Model(shape, space), p_(std::move(p)), seed_(seed) {
+      : Flow(shape, space), p_(std::move(p)), seed_(seed) {
     const Index n = shape.n, d = shape.d, m = d / 2;
     w_.resize(n, m);
     if (p_.frequencies == "constant") w_.setConstant(p_.omega);
@@ -111,10 +106,6 @@ class AkornModel : public Model {
     }
   }
 
-  std::vector<std::string> observables() const override {
-    if (p_.attention) return {"order_parameter"};
-    return {"order_parameter", "energy"};
-  }
   double observable(const std::string& name, double t, ConstStateView s) override {
     const auto x = s.x();
     const Index n = x.rows(), d = x.cols();
@@ -135,7 +126,15 @@ class AkornModel : public Model {
   RowMat w_, c_, field_, xq_, xk_;
 };
 
-ModelFactory read_akorn(Section& m, const TokensSpec& tokens) {
+}  // namespace
+
+std::unique_ptr<Flow> make_akorn(Shape shape, Space space, AkornParams p, std::uint64_t seed) {
+  return std::make_unique<AkornModel>(shape, space, std::move(p), seed);
+}
+
+namespace {
+
+ModelRecipe read_akorn(Section& m, const TokensSpec& tokens) {
   if (tokens.space != Space::Sphere)
     m.fail("kind", "\"akorn\" oscillators live on the sphere: set tokens.space = \"sphere\"");
   if (tokens.d % 2)
@@ -144,7 +143,7 @@ ModelFactory read_akorn(Section& m, const TokensSpec& tokens) {
   AkornParams p;
   p.K = m.real("coupling", 1.0);
   p.attention = m.choice("coupling_rule", {"uniform", "attention"}, "uniform") == "attention";
-  if (p.attention) p.beta = m.real("beta", 1.0);
+  if (p.attention) p.beta = read_beta(m);
   p.frequencies = m.choice("frequencies", {"zero", "constant", "gaussian", "values"}, "zero");
   if (p.frequencies == "constant") p.omega = m.real("omega");
   if (p.frequencies == "gaussian") p.sigma = m.positive("sigma", 1.0);
@@ -157,14 +156,21 @@ ModelFactory read_akorn(Section& m, const TokensSpec& tokens) {
   }
   p.stimulus = m.choice("stimulus", {"zero", "random", "initial"}, "zero");
   if (p.stimulus != "zero") p.stimulus_scale = m.real("stimulus_scale", 1.0);
-  return [p](const BuildContext& c) {
-    return std::make_unique<AkornModel>(c.shape, c.space, p, c.seed);
-  };
+  ModelRecipe r;
+  r.observables = {"order_parameter"};
+  if (p.attention)
+    r.unavailable.push_back({"energy", "needs coupling_rule = \"uniform\" (the attention coupling "
+                                       "has no energy in this form)"});
+  else
+    r.observables.push_back("energy");
+  r.pairs_per_rhs = p.attention ? double(tokens.n) * double(tokens.n) : double(tokens.n);
+  r.build = [p](const BuildContext& c) { return make_akorn(c.shape, c.space, p, c.seed); };
+  return r;
 }
 
 const bool registered = ModelRegistry::add(
     {"akorn", "AKOrN vector oscillators on S^{n-1} (rotation + projected coupling and stimulus)",
-     false, &read_akorn});
+     &read_akorn});
 
 }  // namespace
 }  // namespace attnflow

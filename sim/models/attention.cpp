@@ -3,13 +3,14 @@
 #include <cmath>
 
 #include "sim/config/matrix_param.hpp"
+#include "sim/models/read_attention.hpp"
 #include "sim/config/section.hpp"
 #include "sim/core/registry.hpp"
 
 namespace attnflow {
 
 AttentionModel::AttentionModel(Shape shape, Space space, AttentionParams p)
-    : Model(shape, space), p_(std::move(p)) {}
+    : Flow(shape, space), p_(std::move(p)) {}
 
 void AttentionModel::project(CMatMap x, bool values) {
   parallel_product(qx_, x, p_.Q.transpose(), p_.beta);
@@ -48,27 +49,19 @@ double AttentionModel::observable(const std::string& name, double, ConstStateVie
 
 namespace {
 
-ModelFactory read_attention(Section& m, const TokensSpec& tokens) {
-  AttentionParams p;
-  p.norm = m.choice("normalization", {"softmax", "mean"}, "softmax") == "mean"
-               ? Normalization::Mean
-               : Normalization::Softmax;
-  p.beta = m.real("beta", 1.0);
-  if (p.beta < 0) m.fail("beta", "must be >= 0");
-  const Index d = tokens.d;
-  auto Q = read_matrix_param(m, "Q", d), K = read_matrix_param(m, "K", d),
-       V = read_matrix_param(m, "V", d);
-  return [p, Q, K, V](const BuildContext& c) {
-    AttentionParams q = p;
-    q.Q = Q.resolve(c.shape.d, c.seed);
-    q.K = K.resolve(c.shape.d, c.seed);
-    q.V = V.resolve(c.shape.d, c.seed);
-    return std::make_unique<AttentionModel>(c.shape, c.space, std::move(q));
+ModelRecipe read_attention(Section& m, const TokensSpec& tokens) {
+  const AttentionSpec spec = read_attention_spec(m, tokens.d);
+  ModelRecipe r;
+  r.observables = {"energy"};
+  r.pairs_per_rhs = double(tokens.n) * double(tokens.n);
+  r.build = [spec](const BuildContext& c) {
+    return std::make_unique<AttentionModel>(c.shape, c.space, spec.resolve(c.shape.d, c.seed));
   };
+  return r;
 }
 
 const bool registered = ModelRegistry::add(
-    {"attention", "softmax (SA) or mean (USA) self-attention flow", false, &read_attention});
+    {"attention", "softmax (SA) or mean (USA) self-attention flow", &read_attention});
 
 }  // namespace
 }  // namespace attnflow

@@ -22,12 +22,11 @@ struct AttentionParams {
   RowMat Q, K, V;  // d x d
 };
 
-class AttentionModel : public Model {
+class AttentionModel : public Flow {
  public:
   AttentionModel(Shape shape, Space space, AttentionParams p);
   std::string kind() const override { return "attention"; }
   void rhs(double t, ConstStateView s, StateView ds) override;
-  std::vector<std::string> observables() const override { return {"energy"}; }
   double observable(const std::string& name, double t, ConstStateView s) override;
 
   // Gamma(X) without the sphere projection (the raw attention output), N x d.

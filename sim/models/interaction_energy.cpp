@@ -19,22 +19,16 @@
 #include "sim/config/matrix_param.hpp"
 #include "sim/config/section.hpp"
 #include "sim/core/registry.hpp"
+#include "sim/models/interaction_energy.hpp"
 #include "sim/models/second_order.hpp"
 
 namespace attnflow {
 namespace {
 
-struct InteractionParams {
-  std::string interaction = "none", potential = "none";
-  double strength = 1.0, sigma = 1.0;
-  bool softmax_mobility = false;
-  RowMat H, A, B;
-};
-
-class InteractionEnergy : public Model {
+class InteractionEnergy : public Flow {
  public:
   InteractionEnergy(Shape shape, Space space, InteractionParams p)
-      : Model(shape, space), p_(std::move(p)) {}
+      : Flow(shape, space), p_(std::move(p)) {}
   std::string kind() const override { return "interaction_energy"; }
   int oracle_calls_per_rhs() const override {
     return (p_.interaction == "gaussian" ? 1 : 0) + (p_.softmax_mobility ? 1 : 0);
@@ -75,7 +69,6 @@ class InteractionEnergy : public Model {
     if (space_ == Space::Sphere) project_tangent(x, dx);
   }
 
-  std::vector<std::string> observables() const override { return {"energy"}; }
   double observable(const std::string& name, double t, ConstStateView s) override {
     if (name != "energy") return Model::observable(name, t, s);
     const auto x = s.x();
@@ -110,7 +103,15 @@ class InteractionEnergy : public Model {
   Vec logz_, bias_, ksum_;
 };
 
-ModelFactory read_interaction_energy(Section& m, const TokensSpec& tokens) {
+}  // namespace
+
+std::unique_ptr<Flow> make_interaction_energy(Shape shape, Space space, InteractionParams p) {
+  return std::make_unique<InteractionEnergy>(shape, space, std::move(p));
+}
+
+namespace {
+
+ModelRecipe read_interaction_energy(Section& m, const TokensSpec& tokens) {
   const Index d = tokens.d;
   InteractionParams p;
   p.interaction = m.choice("interaction", {"none", "quadratic", "gaussian"}, "quadratic");
@@ -126,7 +127,11 @@ ModelFactory read_interaction_energy(Section& m, const TokensSpec& tokens) {
   }
   const std::string wh = m.where("potential_matrix").str(), wa = m.where("A").str(),
                     wb = m.where("B").str();
-  return [=](const BuildContext& c) {
+  ModelRecipe r;
+  r.observables = {"energy"};
+  r.pairs_per_rhs = double(tokens.n) * double(tokens.n) *
+                    ((p.interaction == "gaussian" ? 1 : 0) + (p.softmax_mobility ? 1 : 0));
+  r.build = [=](const BuildContext& c) {
     InteractionParams q = p;
     const Index dd = c.shape.d;
     if (q.potential == "quadratic") {
@@ -139,14 +144,15 @@ ModelFactory read_interaction_energy(Section& m, const TokensSpec& tokens) {
       if (!is_symmetric(q.A)) throw ConfigError(wa + ": model.A must be symmetric");
       if (!is_spd(q.B)) throw ConfigError(wb + ": model.B must be symmetric positive definite");
     }
-    return std::make_unique<InteractionEnergy>(c.shape, c.space, std::move(q));
+    return make_interaction_energy(c.shape, c.space, std::move(q));
   };
+  return r;
 }
 
 const bool registered = ModelRegistry::add(
     {"interaction_energy",
      "Wasserstein (or softmax-metric) gradient flow of an interaction energy + external potential",
-     false, &read_interaction_energy});
+     &read_interaction_energy});
 
 }  // namespace
 }  // namespace attnflow

@@ -52,143 +52,35 @@
 //                    analysis/attention_stats of max(C, 0)
 // The coherence observables keep an N x N running average (on request only, N <= 8192).
 #include <algorithm>
-#include <cmath>
-#include <filesystem>
-#include <fstream>
-#include <limits>
-#include <numeric>
-#include <sstream>
+#include "sim/models/kuramoto.hpp"
 
-#include "sim/kernels/attention_stats.hpp"
-#include "sim/kernels/fast_exp.hpp"
+#include <cmath>
+#include <limits>
+
+#include "sim/config/csv.hpp"
 #include "sim/config/section.hpp"
 #include "sim/core/registry.hpp"
 #include "sim/core/rng.hpp"
+#include "sim/kernels/attention_stats.hpp"
+#include "sim/kernels/fast_exp.hpp"
 #include "sim/kernels/ssa_operator.hpp"
 
 namespace attnflow {
 namespace {
 
-enum class Rule { Uniform, Ssa, Matrix };
-enum class Law { Lorentzian, Gaussian, Uniform, None };
+using Rule = KuramotoRule;
+using Law = FrequencyLaw;
 
-struct KuramotoParams {
-  double K = 1.0;
-  Rule rule = Rule::Uniform;
-  double alpha = 1.0;
-  bool pairs = false;
-  Vec omega;
-  RowMat J;  // matrix rule
-  Law law = Law::None;
-  double scale = 1.0;  // gamma | sigma | width
-  double center = 0.0;
-  std::string initial = "uniform";
-  double average_from = 0.0;
-  std::string frequencies, path;
-  // projection: omega = X W
-  Index token_dim = 0;
-  RowMat proj_tokens;  // N x token_dim, empty: drawn from the seed
-  Vec proj_W;          // token_dim, empty: drawn from the seed
-};
-
-// Inverse standard normal CDF: Acklam's rational approximation plus one Halley step (~1e-15).
-double inv_norm_cdf(double p) {
-  static const double a[] = {-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02,
-                             1.383577518672690e+02, -3.066479806614716e+01, 2.506628277459239e+00};
-  static const double b[] = {-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02,
-                             6.680131188771972e+01, -1.328068155288572e+01};
-  static const double c[] = {-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00,
-                             -2.549732539343734e+00, 4.374664141464968e+00, 2.938163982698783e+00};
-  static const double d[] = {7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00,
-                             3.754408661907416e+00};
-  double x;
-  if (p < 0.02425) {
-    const double q = std::sqrt(-2 * std::log(p));
-    x = (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
-        ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
-  } else if (p > 1 - 0.02425) {
-    const double q = std::sqrt(-2 * std::log1p(-p));
-    x = -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
-        ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
-  } else {
-    const double q = p - 0.5, r = q * q;
-    x = (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q /
-        (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
-  }
-  const double e = 0.5 * std::erfc(-x / std::sqrt(2.0)) - p;
-  const double u = e * std::sqrt(2 * M_PI) * std::exp(x * x / 2);
-  return x - u / (1 + x * u / 2);
-}
-
-double density(Law law, double s, double w) {
-  switch (law) {
-    case Law::Lorentzian: return s / (M_PI * (w * w + s * s));
-    case Law::Gaussian: return std::exp(-w * w / (2 * s * s)) / (s * std::sqrt(2 * M_PI));
-    case Law::Uniform: return std::abs(w) <= s / 2 ? 1 / s : 0.0;
-    default: return 0.0;
-  }
-}
-
-// Largest root r in (0, 1] of 1 = K int cos^2 phi g(K r sin phi) dphi (0 if none).
-double mean_field_r(Law law, double s, double K) {
-  if (law == Law::Lorentzian) return K > 2 * s ? std::sqrt(1 - 2 * s / K) : 0.0;
-  auto f = [&](double r) {
-    const int m = 4000;  // composite Simpson
-    const double a = -M_PI / 2, h = M_PI / m;
-    double sum = 0;
-    for (int k = 0; k <= m; ++k) {
-      const double ph = a + k * h, c = std::cos(ph);
-      const double w = (k == 0 || k == m) ? 1 : (k % 2 ? 4 : 2);
-      sum += w * c * c * density(law, s, K * r * std::sin(ph));
-    }
-    return K * sum * h / 3 - 1;
-  };
-  if (f(1e-9) <= 0) return 0.0;
-  if (f(1.0) >= 0) return 1.0;
-  double lo = 1e-9, hi = 1.0;
-  for (int it = 0; it < 200 && hi - lo > 1e-15; ++it) {
-    const double mid = 0.5 * (lo + hi);
-    (f(mid) > 0 ? lo : hi) = mid;
-  }
-  return 0.5 * (lo + hi);
-}
-
-std::vector<std::vector<double>> read_csv_rows(const std::string& path, const Section& m,
-                                               const std::string& key) {
-  std::ifstream in(path);
-  if (!in) m.fail(key, "cannot open file '" + path + "'");
-  std::vector<std::vector<double>> rows;
-  std::string line;
-  int lineno = 0;
-  while (std::getline(in, line)) {
-    ++lineno;
-    if (line.empty() || line[0] == '#' || line == "\r") continue;
-    std::vector<double> row;
-    std::stringstream ss(line);
-    std::string cell;
-    while (std::getline(ss, cell, ',')) {
-      char* end = nullptr;
-      const double v = std::strtod(cell.c_str(), &end);
-      while (end && (*end == ' ' || *end == '\r')) ++end;
-      if (end == cell.c_str() || (end && *end != '\0') || !std::isfinite(v))
-        throw ConfigError(path + ":" + std::to_string(lineno) + ":1: not a finite number: '" + cell +
-                          "' (" + m.where(key).str() + ": model." + key + ")");
-      row.push_back(v);
-    }
-    rows.push_back(std::move(row));
-  }
-  return rows;
-}
-
-class KuramotoModel : public Model {
+class KuramotoModel : public Flow {
  public:
-  KuramotoModel(Shape shape, KuramotoParams p, std::uint64_t seed)
-      : Model(shape, Space::Euclidean), p_(std::move(p)), seed_(seed) {
+  KuramotoModel(Shape shape, KuramotoParams p, std::uint64_t seed, bool coherence)
+      : Flow(shape, Space::Euclidean), p_(std::move(p)), seed_(seed), want_coherence_(coherence) {
     const Index n = shape.n;
     sin_.resize(n);
     cos_.resize(n);
     omega_mean_ = fixed_sum(p_.omega.data(), n) / static_cast<double>(n);
-    symmetric_ = p_.rule != Rule::Matrix || (p_.J - p_.J.transpose()).cwiseAbs().maxCoeff() == 0;
+    if (want_coherence_) coh_ = RowMat::Zero(n, n);
+    prepare();
   }
   std::string kind() const override { return "kuramoto"; }
   int oracle_calls_per_rhs() const override { return 0; }
@@ -278,32 +170,13 @@ class KuramotoModel : public Model {
     }
   }
 
-  std::vector<std::string> observables() const override {
-    std::vector<std::string> o = {"order_parameter", "psi", "locked_fraction", "order_parameter_avg"};
-    if (symmetric_) o.push_back("energy");
-    if (p_.rule == Rule::Uniform && !p_.pairs && p_.law != Law::None) o.push_back("r_theory");
-    if (p_.pairs) {
-      o.push_back("pair_residual_locked");
-      o.push_back("pair_residual_drifting");
-    } else if (p_.rule == Rule::Uniform) {
-      for (const char* q : {"coherence_theory_deviation", "coherence_ssa_deviation",
-                            "coherence_ssa_deviation_mean", "coherence_sparsity",
-                            "coherence_row_entropy", "coherence_cv", "coherence_row_max_min"})
-        o.push_back(q);
-    }
-    return o;
-  }
+  void observe_frame(double t, ConstStateView s) override { accumulate(t, s); }
+  bool keeps_time_averages() const override { return true; }
 
   double observable(const std::string& name, double t, ConstStateView s) override {
     const Index n = s.shape.n;
     const double nn = static_cast<double>(n);
     const double* th = s.p;
-    if (name.rfind("coherence_", 0) == 0 && !want_coherence_) {
-      if (n > 8192) throw Error("coherence observables keep an N x N average: need N <= 8192");
-      want_coherence_ = true;
-      coh_ = RowMat::Zero(n, n);
-    }
-    accumulate(t, s);
     double C, S;
     phase_sums(th, n, sin_.data(), cos_.data(), C, S);
     const double r = std::hypot(C, S) / nn;
@@ -335,6 +208,7 @@ class KuramotoModel : public Model {
     return Model::observable(name, t, s);
   }
 
+ private:
   // Precomputed pair couplings (pairs mode).
   void prepare() {
     if (!p_.pairs) return;
@@ -342,8 +216,7 @@ class KuramotoModel : public Model {
     for (Index k = 0; k < shape_.n / 2; ++k) jpair_[k] = coupling_J(2 * k, 2 * k + 1);
   }
 
- private:
-  // Frame averages since average_from (once per frame time).
+  // Frame averages since average_from (once per frame).
   void accumulate(double t, ConstStateView s) {
     if (t == last_t_ || t < p_.average_from - 1e-12) return;
     last_t_ = t;
@@ -477,13 +350,12 @@ class KuramotoModel : public Model {
   std::uint64_t seed_;
   Vec sin_, cos_;
   double omega_mean_ = 0;
-  bool symmetric_ = true;
   std::vector<double> jpair_;
   // frame averages
   double last_t_ = std::numeric_limits<double>::quiet_NaN();
   double frames_ = 0, r_sum_ = 0, coh_frames_ = 0;
   std::vector<double> pair_sum_;
-  bool want_coherence_ = false;
+  bool want_coherence_;
   RowMat coh_;
   double coh_cache_t_ = std::numeric_limits<double>::quiet_NaN();
   double coh_theory_ = 0, coh_ssa_ = 0, coh_ssa_mean_ = 0;
@@ -492,7 +364,103 @@ class KuramotoModel : public Model {
   double r_theory_ = std::numeric_limits<double>::quiet_NaN();
 };
 
-ModelFactory read_kuramoto(Section& m, const TokensSpec& tokens) {
+}  // namespace
+
+std::unique_ptr<Flow> make_kuramoto(Shape shape, KuramotoParams p, std::uint64_t seed,
+                                    bool coherence) {
+  return std::make_unique<KuramotoModel>(shape, std::move(p), seed, coherence);
+}
+
+void kuramoto_observables(const KuramotoParams& p, Index n, std::vector<std::string>& offered,
+                          std::vector<std::pair<std::string, std::string>>& unavailable) {
+  offered = {"order_parameter", "psi", "locked_fraction", "order_parameter_avg"};
+  const bool symmetric = p.rule != Rule::Matrix || (p.J - p.J.transpose()).cwiseAbs().maxCoeff() == 0;
+  if (symmetric)
+    offered.push_back("energy");
+  else
+    unavailable.push_back({"energy", "needs a symmetric coupling (this coupling_matrix is not)"});
+  if (p.rule == Rule::Uniform && !p.pairs && p.law != Law::None)
+    offered.push_back("r_theory");
+  else
+    unavailable.push_back({"r_theory", "needs coupling_rule = \"uniform\", pairs = false and "
+                                       "frequencies drawn from a law (lorentzian, gaussian, "
+                                       "uniform or quantiles)"});
+  for (const char* q : {"pair_residual_locked", "pair_residual_drifting"}) {
+    if (p.pairs) offered.push_back(q);
+    else unavailable.push_back({q, "needs pairs = true"});
+  }
+  for (const char* q : {"coherence_theory_deviation", "coherence_ssa_deviation",
+                        "coherence_ssa_deviation_mean", "coherence_sparsity",
+                        "coherence_row_entropy", "coherence_cv", "coherence_row_max_min"}) {
+    if (p.pairs || p.rule != Rule::Uniform)
+      unavailable.push_back({q, "needs coupling_rule = \"uniform\" and pairs = false"});
+    else if (n > kMaxStatTokens)
+      unavailable.push_back({q, "keeps an N x N time average: needs tokens.n <= " +
+                                    std::to_string(kMaxStatTokens) + " (got " + std::to_string(n) + ")"});
+    else
+      offered.push_back(q);
+  }
+}
+
+namespace {
+
+// How the natural frequencies are obtained (drawn per seed when the model is built).
+struct FrequencySpec {
+  std::string source = "lorentzian";  // a law | quantiles | values | file | projection
+  double center = 0.0;
+  Vec given;            // values | file
+  Index token_dim = 0;  // projection: omega = X W
+  RowMat proj_tokens;   // N x token_dim, empty: drawn from the seed
+  Vec proj_W;           // token_dim, empty: drawn from the seed
+};
+
+Vec draw_frequencies(const FrequencySpec& f, const KuramotoParams& p, Index n, std::uint64_t seed) {
+  Vec omega(n);
+  if (f.source == "values" || f.source == "file") return f.given;
+  if (f.source == "projection") {
+    RowMat x = f.proj_tokens;
+    if (x.size() == 0) {
+      Rng rt = Rng::stream(seed, "model.tokens");
+      x.resize(n, f.token_dim);
+      for (Index i = 0; i < n; ++i)
+        for (Index j = 0; j < f.token_dim; ++j) x(i, j) = rt.normal();
+    }
+    Vec w = f.proj_W;
+    if (w.size() == 0) {
+      Rng rw = Rng::stream(seed, "model.W");
+      w.resize(f.token_dim);
+      for (Index j = 0; j < f.token_dim; ++j) w[j] = rw.normal() / std::sqrt(double(f.token_dim));
+    }
+    omega = x * w;
+  } else if (f.source == "quantiles") {
+    for (Index i = 0; i < n; ++i) {
+      const double u = (static_cast<double>(i) + 0.5) / static_cast<double>(n);
+      double w = 0;
+      if (p.law == Law::Lorentzian) w = p.scale * std::tan(M_PI * (u - 0.5));
+      if (p.law == Law::Gaussian) w = p.scale * inv_norm_cdf(u);
+      if (p.law == Law::Uniform) w = p.scale * (u - 0.5);
+      omega[i] = w;
+    }
+    // exact symmetry about the centre
+    for (Index i = 0; i < n / 2; ++i) {
+      const double a = 0.5 * (omega[n - 1 - i] - omega[i]);
+      omega[i] = -a;
+      omega[n - 1 - i] = a;
+    }
+    if (n % 2) omega[n / 2] = 0;
+  } else {
+    Rng rng = Rng::stream(seed, "model.frequencies");
+    for (Index i = 0; i < n; ++i) {
+      if (p.law == Law::Lorentzian) omega[i] = p.scale * std::tan(M_PI * (rng.uniform_open() - 0.5));
+      if (p.law == Law::Gaussian) omega[i] = p.scale * rng.normal();
+      if (p.law == Law::Uniform) omega[i] = p.scale * (rng.uniform() - 0.5);
+    }
+  }
+  omega.array() += f.center;
+  return omega;
+}
+
+ModelRecipe read_kuramoto(Section& m, const TokensSpec& tokens) {
   if (tokens.d != 1)
     m.fail("kind", "\"kuramoto\" has scalar phases: set tokens.d = 1 (got " +
                        std::to_string(tokens.d) + ")");
@@ -500,146 +468,76 @@ ModelFactory read_kuramoto(Section& m, const TokensSpec& tokens) {
     m.fail("kind", "\"kuramoto\" phases live on the real line: tokens.space must be \"euclidean\"");
   const Index n = tokens.n;
   KuramotoParams p;
-  p.K = m.real("coupling", 1.0);
-  if (p.K < 0) m.fail("coupling", "must be >= 0 (got " + std::to_string(p.K) + ")");
+  p.K = m.non_negative("coupling", 1.0);
   const std::string rule = m.choice("coupling_rule", {"uniform", "ssa", "matrix"}, "uniform");
   p.rule = rule == "ssa" ? Rule::Ssa : rule == "matrix" ? Rule::Matrix : Rule::Uniform;
-  if (p.rule == Rule::Ssa) {
-    p.alpha = m.real("alpha", 1.0);
-    if (p.alpha < 0) m.fail("alpha", "must be >= 0");
-  }
-  auto resolve = [&](const std::string& key) { return m.file(key); };
-  if (p.rule == Rule::Matrix) {
-    const std::string path = resolve("coupling_matrix");
-    auto rows = read_csv_rows(path, m, "coupling_matrix");
-    if (static_cast<Index>(rows.size()) != n)
-      m.fail("coupling_matrix", "must have tokens.n = " + std::to_string(n) + " rows (got " +
-                                    std::to_string(rows.size()) + " in " + path + ")");
-    p.J.resize(n, n);
-    for (Index i = 0; i < n; ++i) {
-      if (static_cast<Index>(rows[i].size()) != n)
-        m.fail("coupling_matrix", "row " + std::to_string(i + 1) + " of " + path + " must have " +
-                                      std::to_string(n) + " columns");
-      for (Index j = 0; j < n; ++j) p.J(i, j) = rows[i][j];
-    }
-  }
+  if (p.rule == Rule::Ssa) p.alpha = m.non_negative("alpha", 1.0);
+  auto csv = [&](const std::string& key, Index rows, Index cols, const std::string& cols_what) {
+    const std::string path = m.file(key);
+    return read_csv(path, m.where(key).str() + ": model." + key, rows, cols,
+                    "tokens.n = " + std::to_string(n), cols_what);
+  };
+  if (p.rule == Rule::Matrix)
+    p.J = csv("coupling_matrix", n, n, "tokens.n = " + std::to_string(n)).matrix();
   p.pairs = m.boolean("pairs", false);
   if (p.pairs && n % 2) m.fail("pairs", "needs an even tokens.n (got " + std::to_string(n) + ")");
-  p.center = m.real("center", 0.0);
-  p.frequencies = m.choice("frequencies",
-                           {"lorentzian", "gaussian", "uniform", "quantiles", "values", "file",
-                            "projection"},
-                           "lorentzian");
-  std::string law = p.frequencies == "projection" ? "none" : p.frequencies;
-  if (p.frequencies == "quantiles")
+  FrequencySpec f;
+  f.center = m.real("center", 0.0);
+  f.source = m.choice("frequencies",
+                      {"lorentzian", "gaussian", "uniform", "quantiles", "values", "file",
+                       "projection"},
+                      "lorentzian");
+  std::string law = f.source == "projection" || f.source == "values" || f.source == "file"
+                        ? "none" : f.source;
+  if (f.source == "quantiles")
     law = m.choice("distribution", {"lorentzian", "gaussian", "uniform"}, "lorentzian");
   if (law == "lorentzian") p.law = Law::Lorentzian, p.scale = m.positive("gamma", 0.5);
   if (law == "gaussian") p.law = Law::Gaussian, p.scale = m.positive("sigma", 1.0);
   if (law == "uniform") p.law = Law::Uniform, p.scale = m.positive("width", 1.0);
-  Vec given;
-  if (p.frequencies == "values") {
+  if (f.source == "values") {
     auto v = m.reals("omega");
     if (static_cast<Index>(v.size()) != n)
       m.fail("omega", "must have tokens.n = " + std::to_string(n) + " entries (got " +
                           std::to_string(v.size()) + ")");
-    given = Eigen::Map<Vec>(v.data(), n);
-  } else if (p.frequencies == "file") {
-    const std::string path = resolve("path");
-    auto rows = read_csv_rows(path, m, "path");
-    if (static_cast<Index>(rows.size()) != n)
-      m.fail("path", "must have tokens.n = " + std::to_string(n) + " rows (got " +
-                         std::to_string(rows.size()) + " in " + path + ")");
-    given.resize(n);
-    for (Index i = 0; i < n; ++i) {
-      if (rows[i].size() != 1)
-        m.fail("path", "row " + std::to_string(i + 1) + " of " + path + " must hold one frequency");
-      given[i] = rows[i][0];
-    }
-  } else if (p.frequencies == "projection") {
+    f.given = Eigen::Map<Vec>(v.data(), n);
+  } else if (f.source == "file") {
+    f.given = Eigen::Map<const Vec>(csv("path", n, 1, "1 (one frequency a row)").values.data(), n);
+  } else if (f.source == "projection") {
     if (m.has("token_path")) {
-      const std::string path = resolve("token_path");
-      auto rows = read_csv_rows(path, m, "token_path");
-      if (static_cast<Index>(rows.size()) != n)
-        m.fail("token_path", "must have tokens.n = " + std::to_string(n) + " rows (got " +
-                                 std::to_string(rows.size()) + " in " + path + ")");
-      p.token_dim = static_cast<Index>(rows[0].size());
-      p.proj_tokens.resize(n, p.token_dim);
-      for (Index i = 0; i < n; ++i) {
-        if (static_cast<Index>(rows[i].size()) != p.token_dim)
-          m.fail("token_path", "row " + std::to_string(i + 1) + " of " + path + " must have " +
-                                   std::to_string(p.token_dim) + " columns like row 1");
-        for (Index j = 0; j < p.token_dim; ++j) p.proj_tokens(i, j) = rows[i][j];
-      }
+      f.proj_tokens = csv("token_path", n, -1, "").matrix();
+      f.token_dim = f.proj_tokens.cols();
     } else {
-      p.token_dim = m.positive_int("token_dim", 16);
+      f.token_dim = m.positive_int("token_dim", 16);
     }
     if (m.is_array("W")) {
       auto w = m.reals("W");
-      if (static_cast<Index>(w.size()) != p.token_dim)
-        m.fail("W", "must have token_dim = " + std::to_string(p.token_dim) + " entries (got " +
+      if (static_cast<Index>(w.size()) != f.token_dim)
+        m.fail("W", "must have token_dim = " + std::to_string(f.token_dim) + " entries (got " +
                         std::to_string(w.size()) + ")");
-      p.proj_W = Eigen::Map<Vec>(w.data(), p.token_dim);
+      f.proj_W = Eigen::Map<Vec>(w.data(), f.token_dim);
     } else {
       m.choice("W", {"random"}, "random");
     }
   }
   p.initial = m.choice("initial_phases", {"uniform", "zero", "from_tokens"}, "uniform");
   p.average_from = m.real("average_from", 0.0);
-  return [p, given](const BuildContext& c) {
+
+  ModelRecipe r;
+  kuramoto_observables(p, n, r.observables, r.unavailable);
+  r.pairs_per_rhs = p.rule == Rule::Uniform || p.pairs ? double(n) : double(n) * double(n);
+  r.build = [p, f](const BuildContext& c) {
     KuramotoParams q = p;
-    const Index nn = c.shape.n;
-    q.omega.resize(nn);
-    if (q.frequencies == "values" || q.frequencies == "file") {
-      q.omega = given;
-    } else if (q.frequencies == "projection") {
-      RowMat x = q.proj_tokens;
-      if (x.size() == 0) {
-        Rng rt = Rng::stream(c.seed, "model.tokens");
-        x.resize(nn, q.token_dim);
-        for (Index i = 0; i < nn; ++i)
-          for (Index j = 0; j < q.token_dim; ++j) x(i, j) = rt.normal();
-      }
-      Vec w = q.proj_W;
-      if (w.size() == 0) {
-        Rng rw = Rng::stream(c.seed, "model.W");
-        w.resize(q.token_dim);
-        for (Index j = 0; j < q.token_dim; ++j) w[j] = rw.normal() / std::sqrt(double(q.token_dim));
-      }
-      q.omega = x * w;
-    } else if (q.frequencies == "quantiles") {
-      for (Index i = 0; i < nn; ++i) {
-        const double u = (static_cast<double>(i) + 0.5) / static_cast<double>(nn);
-        double w = 0;
-        if (q.law == Law::Lorentzian) w = q.scale * std::tan(M_PI * (u - 0.5));
-        if (q.law == Law::Gaussian) w = q.scale * inv_norm_cdf(u);
-        if (q.law == Law::Uniform) w = q.scale * (u - 0.5);
-        q.omega[i] = w;
-      }
-      // exact symmetry about the centre
-      for (Index i = 0; i < nn / 2; ++i) {
-        const double a = 0.5 * (q.omega[nn - 1 - i] - q.omega[i]);
-        q.omega[i] = -a;
-        q.omega[nn - 1 - i] = a;
-      }
-      if (nn % 2) q.omega[nn / 2] = 0;
-    } else {
-      Rng rng = Rng::stream(c.seed, "model.frequencies");
-      for (Index i = 0; i < nn; ++i) {
-        if (q.law == Law::Lorentzian) q.omega[i] = q.scale * std::tan(M_PI * (rng.uniform_open() - 0.5));
-        if (q.law == Law::Gaussian) q.omega[i] = q.scale * rng.normal();
-        if (q.law == Law::Uniform) q.omega[i] = q.scale * (rng.uniform() - 0.5);
-      }
-    }
-    if (q.frequencies != "values" && q.frequencies != "file") q.omega.array() += q.center;
-    auto model = std::make_unique<KuramotoModel>(c.shape, std::move(q), c.seed);
-    model->prepare();
-    return model;
+    q.omega = draw_frequencies(f, q, c.shape.n, c.seed);
+    bool coherence = false;
+    for (const auto& o : c.observables) coherence = coherence || o.rfind("coherence_", 0) == 0;
+    return make_kuramoto(c.shape, std::move(q), c.seed, coherence);
   };
+  return r;
 }
 
 const bool registered = ModelRegistry::add(
     {"kuramoto",
-     "Kuramoto phase oscillators: all-to-all in O(N), SSA or matrix couplings, Adler pairs", false,
+     "Kuramoto phase oscillators: all-to-all in O(N), SSA or matrix couplings, Adler pairs",
      &read_kuramoto});
 
 }  // namespace

@@ -8,18 +8,20 @@
 // x(t) = x0 / sqrt(1 - 2 x0^2 t)).
 //
 // Observable "energy": E_lin = (1/N) sum_i W(x_i) = -(1/2N) sum_i x_i^T V x_i.
+#include "sim/models/linear_attention.hpp"
+
 #include "sim/config/matrix_param.hpp"
-#include "sim/core/model.hpp"
+#include "sim/models/read_attention.hpp"
 #include "sim/config/section.hpp"
 #include "sim/core/registry.hpp"
 
 namespace attnflow {
 namespace {
 
-class LinearAttentionModel : public Model {
+class LinearAttentionModel : public Flow {
  public:
   LinearAttentionModel(Shape shape, Space space, RowMat A, RowMat V)
-      : Model(shape, space), A_(std::move(A)), V_(std::move(V)) {}
+      : Flow(shape, space), A_(std::move(A)), V_(std::move(V)) {}
   std::string kind() const override { return "linear_attention"; }
   void rhs(double, ConstStateView s, StateView ds) override {
     const auto x = s.x();
@@ -30,7 +32,6 @@ class LinearAttentionModel : public Model {
     dx.noalias() = x * l.transpose();
     if (space_ == Space::Sphere) project_tangent(x, dx);
   }
-  std::vector<std::string> observables() const override { return {"energy"}; }
   double observable(const std::string& name, double t, ConstStateView s) override {
     if (name != "energy") return Model::observable(name, t, s);
     const auto x = s.x();
@@ -41,7 +42,15 @@ class LinearAttentionModel : public Model {
   RowMat A_, V_;
 };
 
-ModelFactory read_linear_attention(Section& m, const TokensSpec& tokens) {
+}  // namespace
+
+std::unique_ptr<Flow> make_linear_attention(Shape shape, Space space, RowMat A, RowMat V) {
+  return std::make_unique<LinearAttentionModel>(shape, space, std::move(A), std::move(V));
+}
+
+namespace {
+
+ModelRecipe read_linear_attention(Section& m, const TokensSpec& tokens) {
   const Index d = tokens.d;
   const bool has_a = m.has("A");
   MatrixParam A, Q, K;
@@ -51,22 +60,25 @@ ModelFactory read_linear_attention(Section& m, const TokensSpec& tokens) {
     if (m.has("Q") || m.has("K"))
       m.fail("A", "and Q/K are alternatives (A = beta Q^T K); give one or the other");
   } else {
-    beta = m.real("beta", 1.0);
+    beta = read_beta(m);
     Q = read_matrix_param(m, "Q", d);
     K = read_matrix_param(m, "K", d);
   }
   auto V = read_matrix_param(m, "V", d);
-  return [=](const BuildContext& c) {
+  ModelRecipe r;
+  r.observables = {"energy"};
+  r.pairs_per_rhs = double(tokens.n) * double(d);  // O(N d^2) through the second moment
+  r.build = [=](const BuildContext& c) {
     const Index dd = c.shape.d;
     RowMat a = has_a ? A.resolve(dd, c.seed)
                      : RowMat(beta * Q.resolve(dd, c.seed).transpose() * K.resolve(dd, c.seed));
-    return std::make_unique<LinearAttentionModel>(c.shape, c.space, std::move(a),
-                                                  V.resolve(dd, c.seed));
+    return make_linear_attention(c.shape, c.space, std::move(a), V.resolve(dd, c.seed));
   };
+  return r;
 }
 
 const bool registered = ModelRegistry::add(
-    {"linear_attention", "linear self-attention flow (SVGD with a bilinear kernel)", false,
+    {"linear_attention", "linear self-attention flow (SVGD with a bilinear kernel)",
      &read_linear_attention});
 
 }  // namespace

@@ -24,8 +24,9 @@
 #include <cmath>
 #include <limits>
 
-#include "sim/kernels/poly_algorithms.hpp"
-#include "sim/models/poly_tasks.hpp"
+#include "sim/models/poly_attention.hpp"
+
+#include "sim/core/interrupt.hpp"
 #include "sim/config/section.hpp"
 #include "sim/core/registry.hpp"
 #include "sim/core/rng.hpp"
@@ -33,21 +34,17 @@
 namespace attnflow {
 namespace {
 
-struct PolyParams {
-  Polynomial h;
-  PolyAlgorithm algorithm = PolyAlgorithm::Auto;
-  int degree = 4;
-  double beta = 1.0;
-  bool mean = false;
-  bool layers = false;
-  std::string Q = "identity", V = "identity";
-  PolyTaskSpec task;
-};
+// What the flow and the layer map share: projections, the attention pass, observables.
+template <class Base>
+class PolyAttentionModel : public Base {
+ protected:
+  using Base::counters;
+  using Base::shape_;
+  using Base::space_;
 
-class PolyAttentionModel : public Model {
  public:
   PolyAttentionModel(Shape shape, Space space, PolyParams p, std::uint64_t seed)
-      : Model(shape, space), p_(std::move(p)), seed_(seed) {
+      : Base(shape, space), p_(std::move(p)), seed_(seed) {
     const int t = p_.h.t;
     const Index D = shape.d;
     if (task()) {
@@ -65,40 +62,6 @@ class PolyAttentionModel : public Model {
   }
 
   std::string kind() const override { return "poly_attention"; }
-  bool discrete() const override { return p_.layers || task(); }
-  int oracle_calls_per_rhs() const override { return poly_oracle_passes(p_.h, p_.algorithm); }
-
-  void rhs(double, ConstStateView s, StateView ds) override {
-    if (discrete()) throw Error("poly_attention in layers mode is a layer map");
-    attention(s.x(), p_.algorithm, out_, nullptr);
-    auto dx = ds.x();
-    dx = out_;
-    if (space_ == Space::Sphere) project_tangent(s.x(), dx);
-  }
-
-  void layer(double, double h, State& s) override {
-    counters.oracle_calls += oracle_calls_per_rhs();
-    const CMatMap xc(s.u.data(), shape_.n, shape_.d);
-    attention(xc, p_.algorithm, out_, nullptr);
-    if (task()) {
-      write_answers(s);
-      return;
-    }
-    RowMat dx = out_;
-    if (space_ == Space::Sphere) project_tangent(xc, MatMap(dx.data(), dx.rows(), dx.cols()));
-    s.x() += h * dx;
-  }
-
-  std::vector<std::string> observables() const override {
-    std::vector<std::string> o;
-    if (energy_exists()) o.push_back("energy");
-    if (task()) {
-      o.push_back("task_accuracy");
-      o.push_back("task_margin");
-    }
-    if (p_.algorithm == PolyAlgorithm::Polynomial) o.push_back("approx_error");
-    return o;
-  }
 
   double observable(const std::string& name, double t, ConstStateView s) override {
     const auto x = s.x();
@@ -137,7 +100,7 @@ class PolyAttentionModel : public Model {
       }
       return name == "task_margin" ? margin : double(correct) / p_.task.instances;
     }
-    return Model::observable(name, t, s);
+    return Base::observable(name, t, s);
   }
 
   void initialize(State& s) override {
@@ -165,6 +128,7 @@ class PolyAttentionModel : public Model {
       }
       const bool need_lz = logz || p_.mean;
       poly_attention(p_.h, a, in, ob, need_lz ? &lb : nullptr, p_.degree);
+      check_interrupt();  // between task instances / blocks
       if (p_.mean) {  // USA: divide by n^{t-1} instead of Z
         const double lnn = (t - 1) * std::log(double(block_));
         for (Index i = 0; i < block_; ++i) ob.row(i) *= std::exp(lb[i] - lnn);
@@ -174,11 +138,9 @@ class PolyAttentionModel : public Model {
     }
   }
 
- private:
+ protected:
   bool task() const { return p_.task.kind != PolyTaskKind::None; }
-  bool energy_exists() const {
-    return !task() && p_.h.is_tensor() && p_.Q == "identity" && p_.V == "identity" && p_.beta > 0;
-  }
+  bool energy_exists() const { return poly_energy_exists(p_); }
   RowMat projection(const std::string& kind, const std::string& stream, Index D) const {
     if (kind == "identity") return RowMat::Identity(D, D);
     Rng rng = Rng::stream(seed_, stream);
@@ -204,7 +166,54 @@ class PolyAttentionModel : public Model {
   RowMat out_, tmp_;
 };
 
-ModelFactory read_poly_attention(Section& m, const TokensSpec& tokens) {
+// As a flow: x_i' = Att_i (projected on the sphere).
+class PolyFlow final : public PolyAttentionModel<Flow> {
+ public:
+  using PolyAttentionModel::PolyAttentionModel;
+  int oracle_calls_per_rhs() const override { return poly_oracle_passes(p_.h, p_.algorithm); }
+  void rhs(double, ConstStateView s, StateView ds) override {
+    attention(s.x(), p_.algorithm, out_, nullptr);
+    auto dx = ds.x();
+    dx = out_;
+    if (space_ == Space::Sphere) project_tangent(s.x(), dx);
+  }
+};
+
+// As blocks: x <- x + h Att(x); in task mode the block writes each instance's read-out.
+class PolyLayers final : public PolyAttentionModel<LayerMap> {
+ public:
+  using PolyAttentionModel::PolyAttentionModel;
+  void layer(double, double h, State& s) override {
+    counters.oracle_calls += poly_oracle_passes(p_.h, p_.algorithm);
+    const CMatMap xc(s.u.data(), shape_.n, shape_.d);
+    attention(xc, p_.algorithm, out_, nullptr);
+    if (task()) {
+      write_answers(s);
+      return;
+    }
+    RowMat dx = out_;
+    if (space_ == Space::Sphere) project_tangent(xc, MatMap(dx.data(), dx.rows(), dx.cols()));
+    s.x() += h * dx;
+  }
+};
+
+}  // namespace
+
+bool poly_energy_exists(const PolyParams& p) {
+  return p.task.kind == PolyTaskKind::None && p.h.is_tensor() && p.Q == "identity" &&
+         p.V == "identity" && p.beta > 0;
+}
+
+std::unique_ptr<Model> make_poly_attention(Shape shape, Space space, PolyParams p,
+                                           std::uint64_t seed) {
+  if (p.layers || p.task.kind != PolyTaskKind::None)
+    return std::make_unique<PolyLayers>(shape, space, std::move(p), seed);
+  return std::make_unique<PolyFlow>(shape, space, std::move(p), seed);
+}
+
+namespace {
+
+ModelRecipe read_poly_attention(Section& m, const TokensSpec& tokens) {
   PolyParams p;
   const std::string task = m.choice("task", {"none", "function_composition", "match3"}, "none");
   if (task != "none") {
@@ -259,8 +268,7 @@ ModelFactory read_poly_attention(Section& m, const TokensSpec& tokens) {
     p.layers = m.choice("mode", {"flow", "layers"}, "flow") == "layers";
     p.mean = m.choice("normalization", {"softmax", "mean"}, "softmax") == "mean";
   }
-  p.beta = m.real("beta", 1.0);
-  if (p.beta < 0) m.fail("beta", "must be >= 0");
+  p.beta = m.non_negative("beta", 1.0);
   const std::string algo =
       m.choice("algorithm", {"auto", "naive", "strassen", "tree", "polynomial"}, "auto");
   p.algorithm = parse_poly_algorithm(algo);
@@ -271,16 +279,34 @@ ModelFactory read_poly_attention(Section& m, const TokensSpec& tokens) {
     p.degree = static_cast<int>(m.positive_int("degree", 4));
     m.check(p.degree <= 12, "degree", "must be <= 12");
   }
-  return [p](const BuildContext& c) {
-    return std::make_unique<PolyAttentionModel>(c.shape, c.space, p, c.seed);
-  };
+  ModelRecipe r;
+  r.traits.layer_map = p.layers || p.task.kind != PolyTaskKind::None;
+  if (poly_energy_exists(p))
+    r.observables.push_back("energy");
+  else
+    r.unavailable.push_back({"energy", "needs a tensor polynomial h = x1*...*xt with Q = V = "
+                                       "\"identity\" and beta > 0 (no task)"});
+  if (p.task.kind != PolyTaskKind::None) {
+    r.observables.push_back("task_accuracy");
+    r.observables.push_back("task_margin");
+  } else {
+    r.unavailable.push_back({"task_accuracy", "needs a task"});
+    r.unavailable.push_back({"task_margin", "needs a task"});
+  }
+  if (p.algorithm == PolyAlgorithm::Polynomial)
+    r.observables.push_back("approx_error");
+  else
+    r.unavailable.push_back({"approx_error", "needs algorithm = \"polynomial\""});
+  r.pairs_per_rhs = poly_cost(p.h, p.algorithm, double(tokens.n));
+  r.build = [p](const BuildContext& c) { return make_poly_attention(c.shape, c.space, p, c.seed); };
+  return r;
 }
 
 const bool registered = ModelRegistry::add(
     {"poly_attention",
      "poly-attention over an attention polynomial h (tensor, Strassen, tree); flow or layers; "
      "polyadic tasks",
-     false, &read_poly_attention});
+     &read_poly_attention});
 
 }  // namespace
 }  // namespace attnflow

@@ -55,11 +55,6 @@ double Damping::weight(double t0, double t1) const {
   return sum * half;
 }
 
-std::string Damping::describe() const {
-  std::ostringstream os;
-  os << "alpha(t) = " << c_log << "/t + " << c_lin;
-  return os.str();
-}
 
 Damping read_damping(Section& m, const std::string& def) {
   Damping d;
@@ -67,19 +62,16 @@ Damping read_damping(Section& m, const std::string& def) {
   if (kind == "nesterov") {
     d.c_log = 3;
   } else if (kind == "constant") {
-    d.c_lin = m.real("alpha", 1.0);
-    if (d.c_lin < 0) m.fail("alpha", "must be >= 0");
+    d.c_lin = m.non_negative("alpha", 1.0);
   } else if (kind == "log_lin") {
-    d.c_log = m.real("c_log", 3.0);
-    d.c_lin = m.real("c_lin", 1e-4);
-    if (d.c_log < 0) m.fail("c_log", "must be >= 0");
-    if (d.c_lin < 0) m.fail("c_lin", "must be >= 0");
+    d.c_log = m.non_negative("c_log", 3.0);
+    d.c_lin = m.non_negative("c_lin", 1e-4);
   }
   return d;
 }
 
 HamiltonianModel::HamiltonianModel(Shape shape, Space space, Damping damping)
-    : Model(shape, space) {
+    : Flow(shape, space) {
   damping_ = damping;
 }
 
@@ -90,8 +82,13 @@ void HamiltonianModel::rhs(double t, ConstStateView s, StateView ds) {
   ds.y() = G_ - a * s.y();
 }
 
-std::vector<std::string> HamiltonianModel::observables() const {
-  return {"energy", "hamiltonian", "kinetic_energy", "oracle_calls"};
+ModelRecipe hamiltonian_recipe(const Damping& d, const TokensSpec& tokens, double passes) {
+  ModelRecipe r;
+  r.traits.second_order = true;
+  r.traits.needs_positive_t0 = d.needs_positive_t0();
+  r.observables = HamiltonianModel::base_observables();
+  r.pairs_per_rhs = passes * double(tokens.n) * double(tokens.n);
+  return r;
 }
 
 double HamiltonianModel::observable(const std::string& name, double t, ConstStateView s) {
@@ -102,7 +99,7 @@ double HamiltonianModel::observable(const std::string& name, double t, ConstStat
   return Model::observable(name, t, s);
 }
 
-SecondOrderModel& require_second_order(Model& m, const std::string& integrator) {
+SecondOrderModel& require_second_order(Flow& m, const std::string& integrator) {
   auto* so = dynamic_cast<SecondOrderModel*>(&m);
   if (!so)
     throw ConfigError("integrator \"" + integrator + "\" is a block scheme for second-order " +

@@ -26,6 +26,7 @@
 
 #include "sim/core/model.hpp"
 #include "sim/config/section.hpp"
+#include "sim/core/registry.hpp"
 
 namespace attnflow {
 
@@ -36,7 +37,8 @@ struct Damping {
   double sigma(double t0, double t1) const;
   double weight(double t0, double t1) const;
   bool none() const { return c_log == 0 && c_lin == 0; }
-  std::string describe() const;
+  // c_log / t is singular at t = 0: such runs must start at integrator.t0 > 0.
+  bool needs_positive_t0() const { return c_log != 0; }
 };
 
 // Reads [model] damping = "nesterov" (3/t) | "constant" (alpha = a, default 1) | "log_lin" (c_log, c_lin;
@@ -69,23 +71,26 @@ class SecondOrderModel {
 
 // Base for the models of this family: Model::rhs = (F, G - alpha y) through one oracle call;
 // observables energy (potential part), hamiltonian, kinetic_energy, oracle_calls.
-class HamiltonianModel : public Model, public SecondOrderModel {
+class HamiltonianModel : public Flow, public SecondOrderModel {
  public:
   HamiltonianModel(Shape shape, Space space, Damping damping);
   void rhs(double t, ConstStateView s, StateView ds) override;
-  std::vector<std::string> observables() const override;
   double observable(const std::string& name, double t, ConstStateView s) override;
+  // The observables every model of this family offers.
+  static std::vector<std::string> base_observables() {
+    return {"energy", "hamiltonian", "kinetic_energy", "oracle_calls"};
+  }
 
  protected:
   RowMat F_, G_;
 };
 
 // Returns the second-order interface of m or throws Error naming the integrator.
-SecondOrderModel& require_second_order(Model& m, const std::string& integrator);
+SecondOrderModel& require_second_order(Flow& m, const std::string& integrator);
 
 // Counted access for block integrators.
 struct OracleCounter {
-  Model& model;
+  Flow& model;
   SecondOrderModel& so;
   void call(double t, CMatMap x, CMatMap y, RowMat& F, RowMat& G) {
     ++model.counters.oracle_calls;
@@ -105,6 +110,10 @@ struct OracleCounter {
 void tao_step(OracleCounter& oc, State& s, double t, double h, double xi, bool conformal);
 
 inline CMatMap cmap(const RowMat& m) { return CMatMap(m.data(), m.rows(), m.cols()); }
+
+// The recipe fields every model of this family shares: second order, observables, t0 > 0 when
+// the damping has a c_log / t term, cost estimate.
+ModelRecipe hamiltonian_recipe(const Damping& d, const TokensSpec& tokens, double passes = 1);
 
 // Validation helpers shared by the model readers.
 bool is_symmetric(const RowMat& a, double tol = 1e-12);

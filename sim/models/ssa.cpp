@@ -154,26 +154,16 @@ std::vector<RowMat> OsnBlock::baseline_attention(const RowMat& z) const {
 
 namespace {
 
-class SsaModel : public Model {
+class SsaModel : public LayerMap {
  public:
   SsaModel(Shape shape, Space space, OsnParams p, std::uint64_t seed)
-      : Model(shape, space), block_(std::move(p), seed) {}
+      : LayerMap(shape, space), block_(std::move(p), seed) {}
   std::string kind() const override { return "ssa"; }
-  bool discrete() const override { return true; }
-  void rhs(double, ConstStateView, StateView) override {
-    throw Error("ssa is a layer map (OSN block); run it with integrator.layers");
-  }
   void layer(double, double h, State& s) override {
     ++counters.oracle_calls;
     RowMat x = s.x();
     block_.forward(x, h);
     s.x() = x;
-  }
-  std::vector<std::string> observables() const override {
-    std::vector<std::string> o = {"order_parameter"};
-    for (const auto& n : attention_stat_names()) o.push_back("ssa_" + n);
-    for (const auto& n : attention_stat_names()) o.push_back("tf_" + n);
-    return o;
   }
   double observable(const std::string& name, double t, ConstStateView s) override {
     if (!(t == cache_t_)) {
@@ -191,7 +181,6 @@ class SsaModel : public Model {
     if (name == "order_parameter") return r_;
     const bool is_ssa = name.rfind("ssa_", 0) == 0, is_tf = name.rfind("tf_", 0) == 0;
     if (!is_ssa && !is_tf) return Model::observable(name, t, s);
-    if (s.shape.n > 8192) throw Error("ssa attention statistics materialise N x N: need N <= 8192");
     if (is_ssa && !have_ssa_) {
       ssa_stats_ = attention_stats(block_.sync_matrices(z_, false));
       have_ssa_ = true;
@@ -212,7 +201,16 @@ class SsaModel : public Model {
   AttentionStats ssa_stats_, tf_stats_;
 };
 
-ModelFactory read_ssa(Section& m, const TokensSpec& tokens) {
+}  // namespace
+
+std::unique_ptr<LayerMap> make_ssa_layers(Shape shape, Space space, OsnParams p,
+                                          std::uint64_t seed) {
+  return std::make_unique<SsaModel>(shape, space, std::move(p), seed);
+}
+
+namespace {
+
+ModelRecipe read_ssa(Section& m, const TokensSpec& tokens) {
   OsnParams p;
   p.D = tokens.d;
   p.H = m.positive_int("heads", 1);
@@ -238,13 +236,27 @@ ModelFactory read_ssa(Section& m, const TokensSpec& tokens) {
   p.F = m.positive_int("ffn_hidden", 4 * p.D);
   if (tokens.space != Space::Euclidean)
     m.fail("kind", "\"ssa\" tokens are Euclidean (tokens.space = \"euclidean\")");
-  return [p](const BuildContext& c) {
-    return std::make_unique<SsaModel>(c.shape, c.space, p, c.seed);
-  };
+  ModelRecipe r;
+  r.traits.layer_map = true;
+  r.traits.default_dt = 1.0;
+  r.observables = {"order_parameter"};
+  // The attention statistics materialise an N x N matrix per head.
+  for (const char* pre : {"ssa_", "tf_"})
+    for (const auto& n : attention_stat_names()) {
+      if (tokens.n <= kMaxStatTokens)
+        r.observables.push_back(pre + n);
+      else
+        r.unavailable.push_back({pre + n, "materialises an N x N matrix per head: needs tokens.n <= " +
+                                              std::to_string(kMaxStatTokens) + " (got " +
+                                              std::to_string(tokens.n) + ")"});
+    }
+  r.pairs_per_rhs = double(tokens.n) * double(tokens.n) * double(p.H);
+  r.build = [p](const BuildContext& c) { return make_ssa_layers(c.shape, c.space, p, c.seed); };
+  return r;
 }
 
 const bool registered = ModelRegistry::add(
-    {"ssa", "Selective Synchronization Attention: OSN blocks as discrete layers", false, &read_ssa});
+    {"ssa", "Selective Synchronization Attention: OSN blocks as discrete layers", &read_ssa});
 
 }  // namespace
 }  // namespace attnflow

@@ -22,9 +22,11 @@
 // Random transformer baseline (analysis only, stream "model.baseline"): W_q, W_k drawn like the
 // SSA weights; per head A = softmax(q_h k_h^T / sqrt(d)) on the same z.
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "sim/core/model.hpp"
 #include "sim/kernels/nn_ops.hpp"
 #include "sim/core/state.hpp"
 
@@ -67,5 +69,8 @@ class OsnBlock {
   void project(const RowMat& z, RowMat& om, RowMat& th, RowMat& v) const;
 };
 
+// The OSN block as a LayerMap (kind "ssa"): one layer = OsnBlock::forward with step h.
+std::unique_ptr<LayerMap> make_ssa_layers(Shape shape, Space space, OsnParams p,
+                                          std::uint64_t seed);
 
 }  // namespace attnflow

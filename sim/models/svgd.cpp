@@ -38,65 +38,10 @@
 #include "sim/config/matrix_param.hpp"
 #include "sim/config/section.hpp"
 #include "sim/core/registry.hpp"
-#include "sim/models/second_order.hpp"
+#include "sim/models/svgd.hpp"
 
 namespace attnflow {
 namespace {
-
-struct Target {
-  std::string kind = "gaussian";
-  Vec mu;          // gaussian / quadratic centre
-  RowMat P;        // precision
-  RowMat means;    // mixture K x d
-  Vec logw;        // mixture log weights
-  double sigma = 1;
-  Vec mean;        // of pi
-  RowMat cov;      // of pi
-
-  // f(x) and g = -grad f at the rows of x.
-  double f(const Eigen::RowVectorXd& x) const {
-    if (kind != "gaussian_mixture") {
-      const Eigen::RowVectorXd r = x - mu.transpose();
-      return 0.5 * r.dot(r * P);
-    }
-    double mx = -1e300;
-    Vec e(means.rows());
-    for (Index k = 0; k < means.rows(); ++k) {
-      e[k] = logw[k] - (x - means.row(k)).squaredNorm() / (2 * sigma * sigma);
-      mx = std::max(mx, e[k]);
-    }
-    return -(mx + std::log((e.array() - mx).exp().sum()));
-  }
-  void grad_log(CMatMap x, RowMat& g) const {
-    g.resize(x.rows(), x.cols());
-    if (kind != "gaussian_mixture") {
-      g = -((x.rowwise() - mu.transpose()) * P);
-      return;
-    }
-    Vec e(means.rows());
-    for (Index i = 0; i < x.rows(); ++i) {
-      double mx = -1e300;
-      for (Index k = 0; k < means.rows(); ++k) {
-        e[k] = logw[k] - (x.row(i) - means.row(k)).squaredNorm() / (2 * sigma * sigma);
-        mx = std::max(mx, e[k]);
-      }
-      e = (e.array() - mx).exp();
-      e /= e.sum();
-      g.row(i) = (e.transpose() * means - x.row(i)) / (sigma * sigma);
-    }
-  }
-};
-
-struct SvgdParams {
-  Target target;
-  bool rbf = true;
-  bool median = true;
-  double bandwidth = 1.0;
-  RowMat A;
-  double c = 1.0;
-  bool gaussian_entropy = true;
-  Damping damping;
-};
 
 // Empirical mean and covariance (1/N normalisation).
 void moments(CMatMap x, Vec& m, RowMat& c) {
@@ -162,9 +107,9 @@ class SvgdCore {
   Vec bias_, logz_;
 };
 
-class Svgd : public Model, SvgdCore {
+class Svgd : public Flow, SvgdCore {
  public:
-  Svgd(Shape shape, Space space, SvgdParams p) : Model(shape, space), SvgdCore(std::move(p)) {}
+  Svgd(Shape shape, Space space, SvgdParams p) : Flow(shape, space), SvgdCore(std::move(p)) {}
   std::string kind() const override { return "svgd"; }
   int oracle_calls_per_rhs() const override { return 1; }
   void rhs(double, ConstStateView s, StateView ds) override {
@@ -188,9 +133,6 @@ class Svgd : public Model, SvgdCore {
       dx.rowwise() += p_.c * gbar;
     }
     if (space_ == Space::Sphere) project_tangent(x, dx);
-  }
-  std::vector<std::string> observables() const override {
-    return {"energy", "mean_error", "cov_error"};
   }
   double observable(const std::string& name, double t, ConstStateView s) override {
     if (name == "energy") return kl_estimate(s.x());
@@ -287,12 +229,6 @@ class AcceleratedSvgd : public HamiltonianModel, SvgdCore {
   }
   double potential_energy(ConstStateView s) override { return kl_estimate(s.x()); }
   double hamiltonian(ConstStateView s) override { return kinetic_energy(s) + potential_energy(s); }
-  std::vector<std::string> observables() const override {
-    auto o = HamiltonianModel::observables();
-    o.push_back("mean_error");
-    o.push_back("cov_error");
-    return o;
-  }
   double observable(const std::string& name, double t, ConstStateView s) override {
     if (name == "mean_error" || name == "cov_error") return moment_observable(name, s.x());
     return HamiltonianModel::observable(name, t, s);
@@ -374,8 +310,7 @@ SvgdParams read_svgd_params(Section& m, const TokensSpec& tokens, bool accelerat
     if (A.kind == MatrixParam::Kind::Random || A.kind == MatrixParam::Kind::RandomSpd)
       m.fail("A", "must be \"identity\" or an explicit symmetric PSD matrix");
     if (!is_symmetric(p.A)) m.fail("A", "must be symmetric (kernel x^T A y + c)");
-    p.c = m.real("c", 1.0);
-    if (p.c < 0) m.fail("c", "must be >= 0 (a PSD kernel)");
+    p.c = m.non_negative("c", 1.0);
   }
   if (accelerated) {
     p.gaussian_entropy = m.choice("entropy", {"gaussian", "none"}, "gaussian") == "gaussian";
@@ -388,26 +323,43 @@ SvgdParams read_svgd_params(Section& m, const TokensSpec& tokens, bool accelerat
   return p;
 }
 
-ModelFactory read_svgd(Section& m, const TokensSpec& tokens) {
-  std::string w;
-  SvgdParams p = read_svgd_params(m, tokens, false, w);
-  return [p](const BuildContext& c) { return std::make_unique<Svgd>(c.shape, c.space, p); };
+}  // namespace
+
+std::unique_ptr<Flow> make_svgd(Shape shape, Space space, SvgdParams p) {
+  return std::make_unique<Svgd>(shape, space, std::move(p));
+}
+std::unique_ptr<Flow> make_accelerated_svgd(Shape shape, Space space, SvgdParams p) {
+  return std::make_unique<AcceleratedSvgd>(shape, space, std::move(p));
 }
 
-ModelFactory read_accelerated_svgd(Section& m, const TokensSpec& tokens) {
+namespace {
+
+ModelRecipe read_svgd(Section& m, const TokensSpec& tokens) {
+  std::string w;
+  SvgdParams p = read_svgd_params(m, tokens, false, w);
+  ModelRecipe r;
+  r.observables = {"energy", "mean_error", "cov_error"};
+  r.pairs_per_rhs = p.rbf ? double(tokens.n) * double(tokens.n) : double(tokens.n) * double(tokens.d);
+  r.build = [p](const BuildContext& c) { return make_svgd(c.shape, c.space, p); };
+  return r;
+}
+
+ModelRecipe read_accelerated_svgd(Section& m, const TokensSpec& tokens) {
   std::string w;
   SvgdParams p = read_svgd_params(m, tokens, true, w);
-  return [p](const BuildContext& c) {
-    return std::make_unique<AcceleratedSvgd>(c.shape, c.space, p);
-  };
+  ModelRecipe r = hamiltonian_recipe(p.damping, tokens, p.rbf ? 2 : 0);
+  if (!p.rbf) r.pairs_per_rhs = double(tokens.n) * double(tokens.d);
+  r.observables.push_back("mean_error");
+  r.observables.push_back("cov_error");
+  r.build = [p](const BuildContext& c) { return make_accelerated_svgd(c.shape, c.space, p); };
+  return r;
 }
 
 const bool registered_svgd = ModelRegistry::add(
-    {"svgd", "Stein variational gradient flow to a target (rbf or bilinear kernel)", false,
-     &read_svgd});
+    {"svgd", "Stein variational gradient flow to a target (rbf or bilinear kernel)", &read_svgd});
 const bool registered_asvgd = ModelRegistry::add(
     {"accelerated_svgd",
-     "accelerated Stein flow (Hamiltonian momentum) to a target, Gaussian entropy estimate", true,
+     "accelerated Stein flow (Hamiltonian momentum) to a target, Gaussian entropy estimate",
      &read_accelerated_svgd});
 
 }  // namespace

@@ -11,6 +11,8 @@
 
 #include "sim/config/matrix_param.hpp"
 #include "sim/models/attention.hpp"
+#include "sim/models/read_attention.hpp"
+#include "sim/models/transformer.hpp"
 #include "sim/kernels/nn_ops.hpp"
 #include "sim/config/section.hpp"
 #include "sim/core/registry.hpp"
@@ -19,17 +21,10 @@
 namespace attnflow {
 namespace {
 
-struct TransformerParams {
-  AttentionParams attn;
-  bool layernorm = false;
-  bool ffn = false;
-  Index hidden = 0;
-};
-
-class TransformerModel : public Model {
+class TransformerModel : public LayerMap {
  public:
   TransformerModel(Shape shape, Space space, TransformerParams p, std::uint64_t seed)
-      : Model(shape, space), p_(p), attn_(shape, Space::Euclidean, p.attn) {
+      : LayerMap(shape, space), p_(p), attn_(shape, Space::Euclidean, p.attn) {
     if (p_.ffn) {
       Rng rng = Rng::stream(seed, "model.ffn");
       const Index d = shape.d, hdim = p_.hidden;
@@ -41,10 +36,6 @@ class TransformerModel : public Model {
     }
   }
   std::string kind() const override { return "transformer"; }
-  bool discrete() const override { return true; }
-  void rhs(double, ConstStateView, StateView) override {
-    throw Error("transformer is a layer map; run it with integrator.layers");
-  }
   void layer(double, double h, State& s) override {
     ++counters.oracle_calls;
     auto x = s.x();
@@ -71,30 +62,36 @@ class TransformerModel : public Model {
   Vec b1_;
 };
 
-ModelFactory read_transformer(Section& m, const TokensSpec& tokens) {
-  TransformerParams p;
-  p.attn.norm = m.choice("normalization", {"softmax", "mean"}, "softmax") == "mean"
-                    ? Normalization::Mean
-                    : Normalization::Softmax;
-  p.attn.beta = m.real("beta", 1.0);
-  if (p.attn.beta < 0) m.fail("beta", "must be >= 0");
+}  // namespace
+
+std::unique_ptr<LayerMap> make_transformer(Shape shape, Space space, TransformerParams p,
+                                           std::uint64_t seed) {
+  return std::make_unique<TransformerModel>(shape, space, std::move(p), seed);
+}
+
+namespace {
+
+ModelRecipe read_transformer(Section& m, const TokensSpec& tokens) {
   const Index d = tokens.d;
-  auto Q = read_matrix_param(m, "Q", d), K = read_matrix_param(m, "K", d),
-       V = read_matrix_param(m, "V", d);
+  const AttentionSpec attn = read_attention_spec(m, d);
+  TransformerParams p;
   p.layernorm = m.boolean("layernorm", false);
   p.ffn = m.boolean("ffn", false);
   p.hidden = m.positive_int("ffn_hidden", 4 * d);
-  return [=](const BuildContext& c) {
+  ModelRecipe r;
+  r.traits.layer_map = true;
+  r.traits.default_dt = 1.0;
+  r.pairs_per_rhs = double(tokens.n) * double(tokens.n);
+  r.build = [=](const BuildContext& c) {
     TransformerParams q = p;
-    q.attn.Q = Q.resolve(c.shape.d, c.seed);
-    q.attn.K = K.resolve(c.shape.d, c.seed);
-    q.attn.V = V.resolve(c.shape.d, c.seed);
-    return std::make_unique<TransformerModel>(c.shape, c.space, q, c.seed);
+    q.attn = attn.resolve(c.shape.d, c.seed);
+    return make_transformer(c.shape, c.space, q, c.seed);
   };
+  return r;
 }
 
 const bool registered = ModelRegistry::add(
-    {"transformer", "discrete softmax attention layers (optional LayerNorm, FFN)", false,
+    {"transformer", "discrete softmax attention layers (optional LayerNorm, FFN)",
      &read_transformer});
 
 }  // namespace

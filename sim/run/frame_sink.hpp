@@ -6,6 +6,7 @@
 // A ResumePoint is the last complete frame of an earlier run: positions, momenta, counters and
 // the integrator's internal state (FrameCheckpoint), from which a run continues bit-identically.
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,15 @@ class FrameSink {
   virtual void close() = 0;
 };
 
+// The frames a run file already holds: a resumed run replays them through models that keep time
+// averages (Model::observe_frame), so the averages continue exactly.
+class FrameHistory {
+ public:
+  virtual ~FrameHistory() = default;
+  // Frame k (< the resume point's frames): its time and positions (and momenta).
+  virtual void frame(std::int64_t k, double& t, State& s) const = 0;
+};
+
 struct ResumePoint {
   std::string scenario_text;  // resolved TOML stored with the run
   std::string scenario_path;  // where relative paths in it resolve
@@ -44,6 +54,7 @@ struct ResumePoint {
   Vec x, y;                   // last frame (y empty without momenta)
   FrameCheckpoint checkpoint;
   bool complete = false;      // the run had already finished
+  std::shared_ptr<const FrameHistory> history;
 };
 
 }  // namespace attnflow

@@ -1,56 +1,16 @@
 #include "sim/run/init.hpp"
 
 #include <cmath>
-#include <fstream>
-#include <sstream>
 
 #include "sim/core/rng.hpp"
 
 namespace attnflow {
 namespace {
 
-RowMat read_csv(const std::string& path, Index n, Index d) {
-  std::ifstream in(path);
-  if (!in) throw ConfigError(path + ": cannot open initial-condition file");
-  RowMat x(n, d);
-  std::string line;
-  Index row = 0;
-  int lineno = 0;
-  while (std::getline(in, line)) {
-    ++lineno;
-    if (line.empty() || line[0] == '#') continue;
-    if (row >= n)
-      throw ConfigError(path + ":" + std::to_string(lineno) + ":1: more than tokens.n = " +
-                        std::to_string(n) + " rows");
-    std::stringstream ss(line);
-    std::string cell;
-    Index col = 0;
-    while (std::getline(ss, cell, ',')) {
-      if (col >= d)
-        throw ConfigError(path + ":" + std::to_string(lineno) + ":1: more than tokens.d = " +
-                          std::to_string(d) + " columns");
-      char* end = nullptr;
-      const double v = std::strtod(cell.c_str(), &end);
-      while (end && *end == ' ') ++end;
-      if (end == cell.c_str() || (end && *end != '\0' && *end != '\r') || !std::isfinite(v))
-        throw ConfigError(path + ":" + std::to_string(lineno) + ":1: not a finite number: '" +
-                          cell + "'");
-      x(row, col++) = v;
-    }
-    if (col != d)
-      throw ConfigError(path + ":" + std::to_string(lineno) + ":1: expected " +
-                        std::to_string(d) + " columns, got " + std::to_string(col));
-    ++row;
-  }
-  if (row != n)
-    throw ConfigError(path + ": expected tokens.n = " + std::to_string(n) + " rows, got " +
-                      std::to_string(row));
-  return x;
-}
-
+// Rows onto the unit sphere; stableNorm scales before squaring, so huge rows do not overflow.
 void normalise_rows(RowMat& x) {
   for (Index i = 0; i < x.rows(); ++i) {
-    const double nrm = x.row(i).norm();
+    const double nrm = x.row(i).stableNorm();
     if (nrm > 0) x.row(i) /= nrm;
   }
 }
@@ -99,7 +59,7 @@ State initial_state(const Scenario& sc) {
       x.row(i) = v;
     }
   } else if (t.init == "file") {
-    x = read_csv(t.path, n, d);
+    x = t.x0;  // read (and checked) when the scenario was loaded
   } else {
     throw ConfigError("unknown tokens.init '" + t.init + "'");
   }

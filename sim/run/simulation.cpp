@@ -20,7 +20,10 @@ std::string RunSummary::line() const {
 }
 
 Simulation::Simulation(const Scenario& sc) : sc_(sc) {
-  model_ = sc.make_model(BuildContext{sc.shape(), sc.tokens.space, sc.run.seed});
+  model_ = sc.build_model(sc.run.seed);
+  flow_ = dynamic_cast<Flow*>(model_.get());
+  layers_ = dynamic_cast<LayerMap*>(model_.get());
+  if (!flow_ && !layers_) throw Error(model_->kind() + " is neither a flow nor a layer map");
   integrator_ = sc.integrator_info->make(sc.integrator);
   state_ = initial_state(sc);
   model_->initialize(state_);
@@ -65,6 +68,15 @@ RunSummary Simulation::run(const RunOptions& opt) {
       throw ConfigError("the stored integrator state does not match the scenario");
     integrator_->restore_checkpoint(rp.checkpoint.integrator);
     first_frame = static_cast<std::size_t>(rp.frames);
+    if (model_->keeps_time_averages()) {
+      if (!rp.history) throw Error("resuming " + model_->kind() + " needs the stored frames");
+      State past(state_.shape);
+      double tk = 0;
+      for (std::int64_t k = 0; k < rp.frames; ++k) {
+        rp.history->frame(k, tk, past);
+        model_->observe_frame(tk, past.view());
+      }
+    }
   }
   auto finish = [&] {
     sum.steps = st.steps;
@@ -85,7 +97,11 @@ RunSummary Simulation::run(const RunOptions& opt) {
     check_finite(state_, 0, t);
     for (std::size_t fi = first_frame; fi < times.size(); ++fi) {
       const double tk = times[fi];
-      integrator_->advance(*model_, state_, t, tk, st);
+      if (flow_)
+        integrator_->advance(*flow_, state_, t, tk, st);
+      else
+        advance_layers(*layers_, state_, t, tk, sc_.integrator.dt, st);
+      model_->observe_frame(t, state_.view());
       const std::vector<double> values = obs.evaluate(t, state_);
       for (std::size_t i = 0; i < values.size(); ++i) {
         if (!std::isfinite(values[i])) {

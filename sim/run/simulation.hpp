@@ -41,19 +41,28 @@ struct RunSummary {
 
 class Simulation {
  public:
+  // Builds the model (for run.seed), the integrator and the initial state. `sc` must outlive
+  // the simulation.
   explicit Simulation(const Scenario& sc);
   ~Simulation();
   RunSummary run(const RunOptions& opt = {});
 
   Model& model() { return *model_; }
+  // The model as a flow (throws Error for a layer map).
+  Flow& flow() {
+    if (!flow_) throw Error(model_->kind() + " is a layer map, not a flow");
+    return *flow_;
+  }
   Integrator& integrator() { return *integrator_; }
   State& state() { return state_; }
   const Series& series() const { return series_; }
   const Scenario& scenario() const { return sc_; }
 
  private:
-  const Scenario& sc_;
+  const Scenario& sc_;  // must outlive the simulation
   std::unique_ptr<Model> model_;
+  Flow* flow_ = nullptr;       // model_ as a flow (integrated by integrator_), or
+  LayerMap* layers_ = nullptr; // model_ as a layer map
   std::unique_ptr<Integrator> integrator_;
   State state_;
   Series series_;

@@ -230,9 +230,8 @@ def test_broken(path):
     for extra in os.listdir(os.path.dirname(path)):
         if extra.endswith(".csv"):
             shutil.copy(os.path.join(os.path.dirname(path), extra), TMP)
-    cmds = [["run", os.path.basename(work), "-o", "out/x.h5"]]
-    if "# run-only" not in text:
-        cmds.append(["validate", os.path.basename(work)])
+    # `validate` finds every input error that `run` finds, before any file exists.
+    cmds = [["run", os.path.basename(work), "-o", "out/x.h5"], ["validate", os.path.basename(work)]]
     for cmd in cmds:
         rc, so, se = run(cmd, cwd=TMP)
         print(" ".join(cmd), "->", rc, se.strip())

@@ -378,7 +378,7 @@ def test_render_signals():
         shutil.rmtree(TMP, ignore_errors=True)
         sys.exit(77)
     run_file = os.path.join(TMP, "long.h5")
-    rc, so, se = run(["run", QUICK, "-o", run_file, "--quiet", "--set", "run.frames=601",
+    rc, so, se = run(["run", QUICK, "-o", run_file, "--quiet", "--set", "run.frames=601", "--set", "integrator.dt=0.025",
                       "--set", "integrator.t_end=15"])
     if rc != 0:
         sys.exit(f"FAIL: cannot make the input run (exit {rc}): {se}")

@@ -12,6 +12,15 @@ inline Scenario scenario(const std::string& text, const std::vector<std::string>
   return load_scenario_text(text, "test.toml", sets);
 }
 
+// The scenario's model as a flow (throws if it is a layer map), for `seed`.
+inline std::unique_ptr<Flow> build_flow(const Scenario& sc, std::uint64_t seed = 1) {
+  std::unique_ptr<Model> m = sc.build_model(seed);
+  auto* f = dynamic_cast<Flow*>(m.get());
+  if (!f) throw Error(m->kind() + " is not a flow");
+  m.release();
+  return std::unique_ptr<Flow>(f);
+}
+
 // Runs a scenario in memory and returns the final state.
 inline State run_final(const Scenario& sc) {
   Simulation sim(sc);

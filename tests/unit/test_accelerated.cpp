@@ -17,10 +17,12 @@ using namespace attnflow;
 
 namespace {
 
-std::unique_ptr<Model> build(const std::string& text, Index n, Index d, std::uint64_t seed = 1) {
+std::unique_ptr<Flow> build(const std::string& text, Index n, Index d, std::uint64_t seed = 1) {
   // n and d go through validation, so matrices of the wrong size are rejected, not misused.
   const Scenario sc = test::scenario(text, {"tokens.n=" + std::to_string(n), "tokens.d=" + std::to_string(d)});
-  return sc.make_model(BuildContext{Shape{n, d, sc.shape().momentum}, Space::Euclidean, seed});
+  std::unique_ptr<Model> m =
+      sc.model.build(BuildContext{Shape{n, d, sc.shape().momentum}, Space::Euclidean, seed, {}});
+  return std::unique_ptr<Flow>(&dynamic_cast<Flow&>(*m.release()));
 }
 
 State random_state(Index n, Index d, std::uint64_t seed, double xs, double ys) {
@@ -102,7 +104,8 @@ kind = "accelerated_linear_attention"
 A = [[0.6, 0.1, 0.0], [0.1, 0.4, 0.05], [0.0, 0.05, 0.5]]
 V = [[0.3, 0.1, 0.0], [0.1, -0.2, 0.0], [0.0, 0.0, 0.1]]
 [integrator]
-t_end = 1.0
+t0 = 1.0
+t_end = 2.0
 )", 6, 3);
   CHECK(fd_error(*m, random_state(6, 3, 5, 1.0, 0.8)) < 1e-7);
 }

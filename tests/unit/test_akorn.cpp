@@ -34,8 +34,8 @@ TEST_CASE("AKOrN with n = 2 and uniform coupling and no stimulus reduces to the 
     xa.x()(i, 1) = std::sin(theta[i]);
     xk.x()(i, 0) = theta[i];
   }
-  sa.model().rhs(0, xa.view(), da.view());
-  sk.model().rhs(0, xk.view(), dk.view());
+  sa.flow().rhs(0, xa.view(), da.view());
+  sk.flow().rhs(0, xk.view(), dk.view());
   for (Index i = 0; i < n; ++i) {
     // x' = theta' (-sin theta, cos theta)
     CHECK(da.x()(i, 0) == doctest::Approx(-std::sin(theta[i]) * dk.x()(i, 0)).epsilon(1e-12).scale(1));

@@ -137,7 +137,7 @@ t_end = 1.0
 )");
   Simulation sim(sc);
   State ds(sim.state().shape);
-  sim.model().rhs(0, sim.state().view(), ds.view());
+  sim.flow().rhs(0, sim.state().view(), ds.view());
   const RowMat x = sim.state().x();
   for (Index i = 0; i < x.rows(); ++i) CHECK(std::abs(x.row(i).dot(ds.x().row(i))) < 1e-14);
 }

@@ -49,7 +49,7 @@ std::unique_ptr<Integrator> make(const std::string& kind, double dt) {
   return IntegratorRegistry::find(kind)->make(spec);
 }
 
-State integrate(Model& m, const State& s0, const std::string& kind, double t0, double t1, double dt) {
+State integrate(Flow& m, const State& s0, const std::string& kind, double t0, double t1, double dt) {
   State s = s0;
   auto in = make(kind, dt);
   StepStats st;
@@ -90,7 +90,7 @@ t_end = 2.0
 
 double measured_order(const char* text, const std::string& kind, double h) {
   const Scenario sc = test::scenario(text);
-  auto m = sc.make_model(BuildContext{sc.shape(), Space::Euclidean, 1});
+  auto m = test::build_flow(sc);
   Rng rng(17);
   State s0(sc.shape());
   for (Index k = 0; k < s0.u.size(); ++k) s0.u[k] = 0.6 * rng.normal();
@@ -177,19 +177,19 @@ TEST_CASE("damping: sigma and the exact variation-of-constants weight") {
   CHECK(both.weight(1.0, 2.0) == doctest::Approx(ref).epsilon(1e-9));
 }
 
-TEST_CASE("block integrators refuse first-order models with a clear message") {
-  const Scenario sc = test::scenario("[tokens]\nn = 4\nd = 2\n[model]\nkind = \"attention\"\n"
-                                     "[integrator]\nkind = \"ab2\"\nt_end = 1.0\n");
-  Simulation sim(sc);
-  RunOptions opt;
-  CHECK_THROWS_WITH_AS(sim.run(opt), doctest::Contains("second-order"), ConfigError);
+TEST_CASE("block integrators refuse first-order models with a clear message, before any run") {
+  CHECK_THROWS_WITH_AS(test::scenario("[tokens]\nn = 4\nd = 2\n[model]\nkind = \"attention\"\n"
+                                      "[integrator]\nkind = \"ab2\"\nt_end = 1.0\n"),
+                       doctest::Contains("test.toml:7:8: integrator.kind = \"ab2\" is a block scheme "
+                                         "for second-order"),
+                       ConfigError);
 }
 
 TEST_CASE("ab2 and etd_ab2 checkpoints: a restored integrator continues bit-identically") {
   for (const char* kind : {"ab2", "etd_ab2"}) {
     CAPTURE(kind);
     const Scenario sc = test::scenario(kLinear);
-    auto m = sc.make_model(BuildContext{sc.shape(), Space::Euclidean, 1});
+    auto m = test::build_flow(sc);
     Rng rng(5);
     State s(sc.shape());
     for (Index k = 0; k < s.u.size(); ++k) s.u[k] = 0.5 * rng.normal();

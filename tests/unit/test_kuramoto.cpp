@@ -65,7 +65,7 @@ TEST_CASE("all-to-all Kuramoto RHS equals the O(N^2) pair sum to 1e-12") {
     CAPTURE(n);
     auto sc = test::scenario(kuramoto_text(n, "frequencies = \"gaussian\"\nsigma = 0.7"));
     Simulation sim(sc);
-    Model& m = sim.model();
+    Flow& m = sim.flow();
     State s = sim.state(), ds(s.shape);
     Rng rng(n);
     for (Index i = 0; i < n; ++i) s.x()(i, 0) = rng.uniform(-50, 50);
@@ -81,7 +81,7 @@ TEST_CASE("SSA-rule Kuramoto RHS equals the materialised J pair sum to 1e-12") {
     auto sc = test::scenario(
         kuramoto_text(n, "frequencies = \"lorentzian\"\ngamma = 0.4\ncoupling_rule = \"ssa\"\nalpha = 0.8"));
     Simulation sim(sc);
-    Model& m = sim.model();
+    Flow& m = sim.flow();
     State s = sim.state(), ds(s.shape);
     m.rhs(0, s.view(), ds.view());
     const Vec om = frequencies(m);
@@ -117,7 +117,7 @@ TEST_CASE("matrix-rule Kuramoto reads the coupling file relative to the scenario
       (dir / "s.toml").string());
   Simulation sim(sc);
   State s = sim.state(), ds(s.shape);
-  sim.model().rhs(0, s.view(), ds.view());
+  sim.flow().rhs(0, s.view(), ds.view());
   // The CSV holds 6 significant digits: compare against the same rounded values.
   RowMat Jr(n, n);
   {
@@ -159,10 +159,10 @@ TEST_CASE("Kuramoto RHS is bit-identical for 1 and 2 threads") {
     State s = sim.state(), d1(s.shape), d2(s.shape);
     const int saved = omp_get_max_threads();
     omp_set_num_threads(1);
-    sim.model().rhs(0, s.view(), d1.view());
+    sim.flow().rhs(0, s.view(), d1.view());
     const double r1 = sim.model().observable("order_parameter", 0, s.view());
     omp_set_num_threads(2);
-    sim.model().rhs(0, s.view(), d2.view());
+    sim.flow().rhs(0, s.view(), d2.view());
     const double r2 = sim.model().observable("order_parameter", 0, s.view());
     omp_set_num_threads(saved);
     CHECK(d1.u == d2.u);

@@ -239,7 +239,7 @@ quantities = ["energy"]
   State s = sim.state();
   for (Index k = 0; k < s.u.size(); ++k) s.u[k] *= 0.8;
   State ds(s.shape);
-  Model& m = sim.model();
+  Flow& m = sim.flow();
   m.rhs(0, s.view(), ds.view());
   const double eps = 1e-6;
   double worst = 0;

@@ -143,7 +143,8 @@ TEST_CASE("uniform_sphere and hemisphere tokens lie on the sphere, hemisphere on
 TEST_CASE("regression (fuzz): a large integer where a float is expected is read as a number") {
   // toml++ refuses value<double>() for integers a double cannot hold exactly; this crashed with
   // std::bad_optional_access before (tests/fuzz/regressions/large_integer_as_float.toml).
-  const Scenario sc = test::scenario(kBase, {"integrator.t_end=128472640247326626"});
+  const Scenario sc = test::scenario(
+      kBase, {"integrator.t_end=128472640247326626", "integrator.dt=128472640247326626"});
   CHECK(sc.integrator.t_end == doctest::Approx(1.2847264024732662e17));
 }
 

@@ -14,7 +14,7 @@ namespace {
 
 RowMat rhs_of(const std::string& text, const RowMat& x) {
   const Scenario sc = test::scenario(text);
-  auto m = sc.make_model(BuildContext{sc.shape(), Space::Euclidean, 1});
+  auto m = test::build_flow(sc);
   State s(sc.shape()), ds(sc.shape());
   s.x() = x;
   m->rhs(1.0, s.view(), ds.view());

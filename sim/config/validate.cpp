@@ -1,0 +1,307 @@
+#include "sim/config/validate.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <set>
+#include <sstream>
+
+#include "sim/config/toml_doc.hpp"
+#include "sim/core/geometry_observables.hpp"
+#include "sim/core/integrator.hpp"
+
+namespace attnflow {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string num(double v) {
+  std::ostringstream os;
+  os.precision(6);
+  os << v;
+  return os.str();
+}
+
+// Where `table.key` is (or where it would be: the table, or the file).
+Where at(TomlDoc& doc, const std::string& table, const std::string& key) {
+  toml::node* n = doc.root.get(table);
+  return doc.section(table, n && n->is_table() ? n->as_table() : nullptr, nullptr).where(key);
+}
+[[noreturn]] void fail(TomlDoc& doc, const std::string& table, const std::string& key,
+                       const std::string& msg) {
+  throw ConfigError(at(doc, table, key).str() + ": " + table + "." + key + " " + msg);
+}
+
+bool writable_dir_for(const fs::path& file) {
+  fs::path p = file.has_parent_path() ? file.parent_path() : fs::path(".");
+  std::error_code ec;
+  while (!fs::exists(p, ec)) {
+    if (!p.has_parent_path() || p.parent_path() == p) {
+      p = ".";
+      break;
+    }
+    p = p.parent_path();
+  }
+  if (!fs::is_directory(p, ec)) return false;
+  // access(W_OK) is always true for root; try to create a file instead.
+  std::string probe = (p / ".attnflow-write-test-XXXXXX").string();
+  const int fd = ::mkstemp(probe.data());
+  if (fd < 0) return false;
+  ::close(fd);
+  ::unlink(probe.c_str());
+  return true;
+}
+
+bool same_file(const fs::path& a, const fs::path& b) {
+  std::error_code ec;
+  if (fs::exists(a, ec) && fs::exists(b, ec)) return fs::equivalent(a, b, ec);
+  return fs::weakly_canonical(a, ec) == fs::weakly_canonical(b, ec);
+}
+
+void check_run_name(Scenario& sc, TomlDoc& doc) {
+  const std::string& n = sc.run.name;
+  const bool ok_chars = std::all_of(n.begin(), n.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' || c == '+';
+  });
+  if (n.empty() || n.size() > 128 || !ok_chars || n.front() == '.' || n.front() == '-')
+    fail(doc, "run", "name", "must be a plain file name: 1 to 128 letters, digits, '_', '-', '.', "
+                             "'+', not starting with '.' or '-' (it names out/<name>.h5; got \"" +
+                                 (n.size() > 60 ? n.substr(0, 60) + "..." : n) + "\")");
+}
+
+void check_output(Scenario& sc, TomlDoc& doc) {
+  if (sc.run.output.empty()) fail(doc, "run", "output", "must not be empty");
+  if (!writable_dir_for(sc.run.output))
+    fail(doc, "run", "output", "is not writable (\"" + sc.run.output + "\": no writable folder)");
+  const fs::path out(sc.run.output);
+  const fs::path sidecar = out.parent_path() / (out.stem().string() + ".xdmf2");
+  std::vector<std::string> inputs = sc.inputs;
+  inputs.push_back(sc.path);
+  for (const auto& in : inputs)
+    for (const fs::path& o : {out, sidecar})
+      if (same_file(o, in))
+        fail(doc, "run", "output", "= \"" + sc.run.output + "\" would write over " + in +
+                                       ", an input of this run");
+}
+
+// Memory the model's parameters need beyond the state: d x d matrices (a handful) and, for the
+// coherence observables, Kuramoto's N x N average.
+double parameter_bytes(const Scenario& sc) {
+  const double d = static_cast<double>(sc.tokens.d), n = static_cast<double>(sc.tokens.n);
+  double b = 8.0 * 8.0 * d * d;
+  for (const auto& q : sc.observe.quantities)
+    if (q.rfind("coherence_", 0) == 0) b += 2 * 8.0 * n * n;
+  return b;
+}
+
+void check_model_and_integrator(Scenario& sc, TomlDoc& doc) {
+  const ModelTraits& tr = sc.model.traits;
+  const IntegratorInfo& ii = *sc.integrator_info;
+  if (!tr.second_order && sc.tokens.momentum != "zero")
+    fail(doc, "tokens", "momentum", "applies only to second-order models (model \"" +
+                                        sc.model_kind + "\" has no momenta)");
+  if (!tr.layer_map && ii.needs_second_order && !tr.second_order)
+    fail(doc, "integrator", "kind",
+         "= \"" + ii.kind + "\" is a block scheme for second-order (Hamiltonian) models; model \"" +
+             sc.model_kind + "\" has no momenta (use rk4, euler or dopri5, or a model such as "
+                             "accelerated_attention)");
+  if (ii.adaptive && sc.layers_mode())
+    fail(doc, "integrator", "layers", "needs a fixed-step integrator (got \"" + ii.kind + "\")");
+  if (ii.adaptive && sc.run.save_every > 0)
+    fail(doc, "run", "save_every", "needs a fixed-step integrator (got \"" + ii.kind + "\")");
+  if (tr.layer_map && doc.root["integrator"]["kind"].node())
+    sc.notes.push_back("integrator.kind is not used: model \"" + sc.model_kind +
+                       "\" is a layer map (one step = one layer)");
+  if (tr.needs_positive_t0 && !(sc.integrator.t0 > 0))
+    fail(doc, "integrator", "t0",
+         "must be > 0: the damping c_log / t of this model is singular at t = 0 (got t0 = " +
+             num(sc.integrator.t0) + "; SympFormer starts its layers at t0 = 1)");
+}
+
+void check_steps_and_frames(Scenario& sc, TomlDoc& doc) {
+  auto& in = sc.integrator;
+  auto& run = sc.run;
+  const double span = in.t_end - in.t0;
+  if (!std::isfinite(span) || !std::isfinite(in.t_end))
+    fail(doc, "integrator", "t_end", "gives an infinite interval (t_end - t0 = " + num(span) + ")");
+  const double steps_real = span / in.dt;
+  if (!(steps_real <= kMaxSteps))
+    fail(doc, "integrator", "dt",
+         "= " + num(in.dt) + " gives " + num(std::ceil(steps_real)) + " steps over t_end - t0 = " +
+             num(span) + " (at most " + num(kMaxSteps) + "); raise dt or lower t_end");
+  const bool adaptive = sc.integrator_info->adaptive && !sc.model.traits.layer_map;
+  const std::int64_t steps = sc.layers_mode() ? in.layers : std::max<std::int64_t>(1, steps_for(span, in.dt));
+  if (run.save_every > 0) {
+    if (std::abs(steps_real - std::round(steps_real)) > 1e-9 * std::max(1.0, steps_real))
+      fail(doc, "integrator", "dt", "must divide t_end - t0 when run.save_every is used (t_end - t0 = " +
+                                        num(span) + ", dt = " + num(in.dt) + ")");
+    const std::int64_t n = sc.layers_mode() ? in.layers : std::llround(steps_real);
+    if (n % run.save_every != 0) {
+      std::string divisors;
+      int shown = 0;
+      for (std::int64_t k = 1; k <= n && shown < 6; ++k)
+        if (n % k == 0 && k != n) divisors += (shown++ ? ", " : "") + std::to_string(k);
+      fail(doc, "run", "save_every",
+           "= " + std::to_string(run.save_every) + " does not divide the " + std::to_string(n) +
+               " steps of the run, so the last frame would fall short of t_end = " + num(in.t_end) +
+               " (divisors: " + divisors + (shown ? ", ..." : "") + ", " + std::to_string(n) + ")");
+    }
+    return;
+  }
+  if (run.frames > kMaxFrames)
+    fail(doc, "run", "frames", "= " + std::to_string(run.frames) + " is more than attnflow writes (" +
+                                   std::to_string(kMaxFrames) + "); use fewer frames");
+  if (!adaptive && run.frames > steps + 1) {
+    const std::string what = sc.layers_mode() ? " layers" : " steps";
+    if (run.frames_given)
+      fail(doc, "run", "frames",
+           "= " + std::to_string(run.frames) + " asks for more frames than the run has" + what +
+               " (" + std::to_string(steps) + what + ": at most " + std::to_string(steps + 1) +
+               " frames, one per step); lower frames, use run.save_every, or lower integrator.dt");
+    sc.notes.push_back("run.frames: the default of " + std::to_string(run.frames) +
+                       " frames is capped at " + std::to_string(steps + 1) + " (one per" +
+                       (sc.layers_mode() ? " layer" : " step") + ")");
+    run.frames = steps + 1;
+  }
+}
+
+void check_observables(Scenario& sc, TomlDoc& doc) {
+  std::vector<std::string> known = geometry_observables();
+  for (const auto& o : sc.model.observables) known.push_back(o);
+  std::set<std::string> seen;
+  const std::string where = sc.observe.where.str();
+  for (const auto& q : sc.observe.quantities) {
+    if (!seen.insert(q).second)
+      throw ConfigError(where + ": observe.quantities lists '" + q + "' twice");
+    if (std::find(known.begin(), known.end(), q) != known.end()) continue;
+    for (const auto& [name, why] : sc.model.unavailable)
+      if (name == q)
+        throw ConfigError(where + ": observe.quantities: observable '" + q + "' of model \"" +
+                          sc.model_kind + "\" is not available in this configuration: " + why);
+    std::string msg = "observe.quantities: unknown observable '" + q + "' for model \"" +
+                      sc.model_kind + "\"";
+    const std::string sug = suggestion(q, known);
+    if (!sug.empty()) msg += "; did you mean '" + sug + "'?";
+    msg += " (available:";
+    for (std::size_t i = 0; i < known.size(); ++i) msg += (i ? ", " : " ") + known[i];
+    msg += ")";
+    throw ConfigError(where + ": " + msg);
+  }
+}
+
+void check_claims(Scenario& sc, TomlDoc& doc, const LoadOptions& opt) {
+  const auto& qs = sc.observe.quantities;
+  auto recorded = [&](const std::string& q) { return std::find(qs.begin(), qs.end(), q) != qs.end(); };
+  const std::vector<double> times = sc.frame_times();
+  for (const auto& c : sc.expect) {
+    if (!c.observable.empty() && !recorded(c.observable))
+      throw ConfigError(c.where.str() + ": claim observable '" + c.observable +
+                        "' must be listed in observe.quantities");
+    if (c.has_window) {
+      std::size_t inside = 0;
+      for (double t : times) inside += t >= c.t_from - 1e-12 && t <= c.t_to + 1e-12;
+      const std::size_t need = c.kind == "rate" || c.kind == "power_rate" ? 2 : 1;
+      if (inside < need)
+        throw ConfigError(c.window_where.str() + ": window [" + num(c.t_from) + ", " +
+                          num(c.t_to) + "] holds " + std::to_string(inside) + " frame(s) of the run (" +
+                          std::to_string(times.size()) + " frames on [" + num(times.front()) + ", " +
+                          num(times.back()) + "]); the claim needs at least " +
+                          std::to_string(need));
+    }
+    if (c.kind == "max_residual" && c.reference != "zero") {
+      if (c.reference == "equiangular") {
+        if (sc.model_kind != "attention")
+          throw ConfigError(c.where.str() + ": reference = \"equiangular\" (GLPR's ODE 6.9/6.10) "
+                                            "needs model.kind = \"attention\"");
+      } else if (!recorded(c.reference)) {
+        throw ConfigError(c.where.str() + ": reference = \"" + c.reference +
+                          "\" is neither \"zero\", \"equiangular\" nor an observable listed in "
+                          "observe.quantities");
+      }
+    }
+    if (c.kind == "drift_order" && sc.integrator_info->adaptive)
+      throw ConfigError(c.where.str() + ": drift_order reruns with dt and dt/2: it needs a "
+                                        "fixed-step integrator (got \"" + sc.integrator.kind + "\")");
+    if (c.kind == "ellipticity")
+      for (const auto& k : c.integrators) {
+        const IntegratorInfo* ii = IntegratorRegistry::find(k);
+        if (ii->needs_second_order && !sc.model.traits.second_order)
+          throw ConfigError(c.where.str() + ": integrators: \"" + k +
+                            "\" needs a second-order model");
+      }
+    if (c.kind == "compare_runs" && !opt.nested) {
+      LoadOptions o = opt;
+      o.nested = true;
+      Scenario other;
+      try {
+        other = load_scenario(c.against, {}, o);
+      } catch (const ConfigError& e) {
+        throw ConfigError(c.where.str() + ": against = \"" + c.against + "\" does not load: " + e.what());
+      }
+      const auto& oq = other.observe.quantities;
+      if (std::find(oq.begin(), oq.end(), c.observable) == oq.end())
+        throw ConfigError(c.where.str() + ": against = \"" + c.against + "\" does not record '" +
+                          c.observable + "' (add it to its observe.quantities)");
+    }
+  }
+}
+
+}  // namespace
+
+double memory_limit_bytes() {
+  double limit = 0;
+  if (const char* env = std::getenv("ATTNFLOW_MAX_STATE_BYTES")) limit = std::atof(env);
+  if (!(limit > 0))
+    limit = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * static_cast<double>(::sysconf(_SC_PAGESIZE));
+  return limit;
+}
+
+void check_state_size(Section& s, const TokensSpec& t) {
+  const double limit = memory_limit_bytes();
+  const double n = static_cast<double>(t.n), d = static_cast<double>(t.d);
+  // Positions, possible momenta and a few integrator stages: ~ 8 copies of N x d doubles; the
+  // model's d x d parameters (a handful of them).
+  const double state = 8.0 * 8.0 * n * d, params = 8.0 * 8.0 * d * d;
+  if (state + params > limit) {
+    std::ostringstream os;
+    os << "is too large: N = " << t.n << ", d = " << t.d << " needs about "
+       << (state + params) / 1e9 << " GB (state and integrator stages " << state / 1e9
+       << " GB, d x d parameters " << params / 1e9 << " GB; limit " << limit / 1e9
+       << " GB, set by the machine's memory or ATTNFLOW_MAX_STATE_BYTES)";
+    s.fail(params > state ? "d" : "n", os.str());
+  }
+}
+
+void validate(Scenario& sc, TomlDoc& doc, const LoadOptions& opt) {
+  check_run_name(sc, doc);
+  check_output(sc, doc);
+  check_model_and_integrator(sc, doc);
+  check_steps_and_frames(sc, doc);
+  check_observables(sc, doc);
+  check_claims(sc, doc, opt);
+
+  const double bytes = 8.0 * 8.0 * double(sc.tokens.n) * double(sc.tokens.d) + parameter_bytes(sc);
+  if (bytes > memory_limit_bytes())
+    fail(doc, "tokens", "n", "is too large for this configuration: it needs about " +
+                                 num(bytes / 1e9) + " GB (limit " + num(memory_limit_bytes() / 1e9) +
+                                 " GB)");
+
+  // Build the model once: random matrices are drawn and their conditions checked here.
+  (void)sc.build_model(sc.run.seed);
+
+  // Cost: pair interactions of the whole run.
+  const double steps = sc.layers_mode() ? double(sc.integrator.layers)
+                                        : (sc.integrator.t_end - sc.integrator.t0) / sc.integrator.dt;
+  const double per_step = sc.model.traits.layer_map ? 1.0 : sc.integrator_info->rhs_per_step;
+  sc.estimated_pairs = sc.model.pairs_per_rhs * per_step * std::ceil(steps);
+  if (sc.estimated_pairs > kCostWarningPairs)
+    sc.notes.push_back("warning: this run does about " + num(sc.estimated_pairs) +
+                       " pair interactions (" + num(sc.model.pairs_per_rhs) + " per RHS x " +
+                       num(per_step) + " RHS per step x " + num(std::ceil(steps)) +
+                       " steps): hours at ~2e9 pairs/s");
+}
+
+}  // namespace attnflow

@@ -1,0 +1,51 @@
+#pragma once
+// Reading the keys the attention-family models share, so that every model validates them alike:
+//
+//   normalization = "softmax" | "mean"     SA or USA (GLPR eq. 2.3)
+//   beta          >= 0                     inverse temperature
+//   Q, K, V       d x d matrix parameters  "identity" | "random" | "random_spd" | [[...]]
+//                                          (sim/config/matrix_param.hpp)
+#include <cstdint>
+
+#include "sim/config/matrix_param.hpp"
+#include "sim/config/section.hpp"
+#include "sim/models/attention.hpp"
+
+namespace attnflow {
+
+// beta >= 0 (default 1), the same rule in every model that has one.
+inline double read_beta(Section& m, double def = 1.0) { return m.non_negative("beta", def); }
+
+inline Normalization read_normalization(Section& m) {
+  return m.choice("normalization", {"softmax", "mean"}, "softmax") == "mean"
+             ? Normalization::Mean
+             : Normalization::Softmax;
+}
+
+// The parameters of AttentionParams as read, with random matrices still to be drawn.
+struct AttentionSpec {
+  Normalization norm = Normalization::Softmax;
+  double beta = 1.0;
+  MatrixParam Q, K, V;
+  AttentionParams resolve(Index d, std::uint64_t seed) const {
+    AttentionParams p;
+    p.norm = norm;
+    p.beta = beta;
+    p.Q = Q.resolve(d, seed);
+    p.K = K.resolve(d, seed);
+    p.V = V.resolve(d, seed);
+    return p;
+  }
+};
+
+inline AttentionSpec read_attention_spec(Section& m, Index d) {
+  AttentionSpec s;
+  s.norm = read_normalization(m);
+  s.beta = read_beta(m);
+  s.Q = read_matrix_param(m, "Q", d);
+  s.K = read_matrix_param(m, "K", d);
+  s.V = read_matrix_param(m, "V", d);
+  return s;
+}
+
+}  // namespace attnflow
