@@ -53,10 +53,14 @@
 //       min(n, d+1) affinely independent support points; the affine minimiser of the current
 //       support set is a least-squares problem solved by Gram-Schmidt (with reorthogonalisation)
 //       on the differences x_k - x_0, which stays accurate when the tokens are far from 0 but
-//       close to each other. Optimality test: min_i <x_i, p> >= |p|^2 (1 - 1e-12).
-//       margin = |p| = dist(0, conv{x_i}); inside iff margin > tau with tau = 1e-10 max_i |x_i|,
-//       and margin is reported as 0 when it is <= tau (so margin > 0 iff inside). When inside,
-//       w = p/|p| is a certificate: <x_i, w> >= margin (1 - 1e-12) for every i. Degenerate
+//       close to each other; the nearest point of the affine hull is taken as the residual of a
+//       projection, so it stays accurate even when the weights are ill-conditioned. Optimality
+//       test: min_i <x_i, p> >= |p|^2 - 1e-12 |p|^2 - (rounding of the inner products).
+//       Decision from the certificate w = p/|p|: margin = min_i <x_i, w>, a lower bound of
+//       dist(0, conv{x_i}) for any w (equal to it within a relative 1e-12 at the optimum, and
+//       p is in the hull, so |p| is an upper bound); inside iff margin > tau = 1e-10 max_i |x_i|,
+//       else margin is reported as 0 (so margin > 0 iff inside): clouds whose true distance is
+//       at most tau are classed as not inside (floating-point data cannot decide them). Degenerate
 //       inputs: a zero row, an antipodal pair, points covering a great circle -> not inside;
 //       d >= n linearly independent points -> inside. The point p, its support and weights stay
 //       in the workspace (hull_point(), hull_support(), hull_weights()) for inspection.
@@ -85,17 +89,20 @@ class Workspace {
   std::span<const int> hull_support() const { return {idx_.data(), static_cast<size_t>(k_)}; }
   std::span<const double> hull_weights() const { return {lam_.data(), static_cast<size_t>(k_)}; }
   int hull_iterations() const { return iters_; }
+  // Why Wolfe's iteration stopped (diagnostics; Optimal and Zero are the regular exits).
+  enum class Stop { Optimal, Zero, InSupport, Full, Dependent, NoDecrease, IterationCap };
+  Stop hull_stop() const { return stop_; }
 
  private:
   friend struct Access;
-  std::vector<double> soa_;   // d x n: soa_[k n + j] = x_j[k]
-  std::vector<double> row_;   // n: one row of inner products (or squared distances)
-  std::vector<int> parent_;   // n: union-find
+  std::vector<double> soa_;   // d x np: soa_[k np + j] = x_j[k], np = n rounded up to 4
+  std::vector<int> parent_;   // n: union-find (cluster_count)
   // Wolfe's algorithm (kmax = min(n, d + 1) support points)
   std::vector<int> idx_;
   std::vector<double> lam_, mu_, q_, r_, c_, p_, dots_, norms_;
   Index cap_n_ = 0, cap_d_ = 0, d_ = 0;
   int k_ = 0, iters_ = 0;
+  Stop stop_ = Stop::Optimal;
 };
 
 // The calling thread's workspace (what the overloads without a Workspace use).

@@ -132,8 +132,10 @@ void check_min_norm_point(const RowMat& x, const ts::Workspace& ws, const ts::He
   const Eigen::VectorXd dots = x * p;
   CHECK(dots.minCoeff() >= pp - 1e-12 * pp - 1e-14);
   if (h.inside) {
-    CHECK(h.margin == rel(p.norm()).epsilon(1e-15));
-    CHECK(dots.minCoeff() / p.norm() > 0);  // w = p/|p| is a certificate
+    // margin = min_i <x_i, p/|p|>: a certified lower bound of |p| = dist(0, conv), equal to it
+    // within the optimality tolerance.
+    CHECK(h.margin == doctest::Approx(dots.minCoeff() / p.norm()).epsilon(1e-14));
+    CHECK(h.margin == rel(p.norm()).epsilon(1e-12));
   } else {
     CHECK(h.margin == 0.0);
     CHECK(p.norm() <= 1e-10);
