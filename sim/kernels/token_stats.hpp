@@ -8,8 +8,18 @@
 //     allocate only on a thread's first call at a new maximum size;
 //   * deterministic: every sum and maximum runs in a fixed order that depends on n and d only
 //     (never on threads or on the workspace's history), so results are reproducible bit for bit;
-//   * one pair loop per statistic, O(n^2 d), vectorised over the partner index j on a
-//     structure-of-arrays copy of X kept in the workspace.
+//   * one pass over the pairs i < j per call, O(n^2 d), in blocks of 4 partners j (GCC/Clang
+//     vector extensions: one AVX2 register) on a padded structure-of-arrays copy of X kept in
+//     the workspace, with one specialised loop per dimension d <= 4 and per set of statistics.
+//   * inputs are finite; a Workspace serves one thread at a time (thread_workspace() is per
+//     thread).
+//
+// Measured at n = 32, d = 2 (this 2-core machine, -O3 -march=native, per call, uniform cloud /
+// 3 tight clusters / 1 tight cluster): close_pair_fraction 140 ns; cluster_count 320 / 460 /
+// 250 ns; max_inner_deviation 165 ns; mean_pairwise_inner 45 ns; diameter 155 ns;
+// attention_energy 3.4 us (528 calls of std::exp); open_hemisphere 0.7-0.9 us; frame_stats
+// with close pairs, clusters, deviation and mean 430 / 540 / 360 ns, with close pairs and mean
+// only 185 ns.
 //
 // Conventions (GLPR = Geshkovski, Letrouit, Polyanskiy, Rigollet; research/sympformer.md 9):
 //   g_ij = <x_i, x_j>, computed the same way (same order of the d products) by every function
@@ -21,8 +31,9 @@
 //
 //   cluster_count(X, delta) = number of connected components of the "delta-graph" on the tokens,
 //       with an edge i - j iff g_ij > 1 - delta (the same edges as close_pair_fraction).
-//       Computed with union-find (path halving, the larger root index attached to the smaller),
-//       so the result is an exact integer for any graph. Why not GLPR's rank of the thresholded
+//       Computed with union-find (path halving, the larger root index attached to the smaller;
+//       each row's edges arrive as bit masks, and a token already pointing at the row's root
+//       costs no find), so the result is an exact integer for any graph. Why not GLPR's rank of the thresholded
 //       Gram matrix [g_ij > tau]: that rank equals the number of clusters only when "close" is
 //       an equivalence relation (a permuted block-diagonal matrix of all-ones blocks). A chain
 //       a ~ b ~ c with a !~ c gives [[1,1,0],[1,1,1],[0,1,1]], of rank 3, although the three
@@ -35,15 +46,16 @@
 //       equiangular curve gamma_beta(t), analysis/claims.hpp: equiangular_gamma). Needs n >= 2.
 //
 //   mean_pairwise_inner(X) = (1/(n(n-1))) sum_{i != j} g_ij = (|s|^2 - sum_i |x_i|^2)/(n(n-1)),
-//       s = sum_i x_i: O(n d). Absolute error about 1e-16 * max|x_i|^2 (no cancellation worse
-//       than that of the O(n^2) sum). Needs n >= 2.
+//       s = sum_i x_i: O(n d); absolute error about 1e-16 max_i |x_i|^2. Needs n >= 2.
 //
 //   diameter(X) = max_{i,j} |x_i - x_j| from coordinate differences (not sqrt(2 - 2 g_ij),
 //       which loses half the digits when the tokens are close); 0 for n < 2.
 //
 //   attention_energy(X, beta) = (1/(2 beta n^2)) sum_{i,j} exp(beta g_ij)  (all i, j, including
 //       i = j): GLPR's interaction energy E_beta in particle form (research/sympformer.md 9.1,
-//       "Energy"), non-decreasing along SA and USA with Q = K = V = I; beta > 0, n >= 1.
+//       "Energy"), non-decreasing along SA and USA with Q = K = V = I; beta > 0, n >= 1. It costs
+//       n(n+1)/2 exponentials; inside a run the attention RHS already has the row sums
+//       Z_i = sum_j exp(beta g_ij), and E_beta = sum_i Z_i / (2 beta n^2) from them is free.
 //
 //   open_hemisphere(X) = {inside, margin}: whether all tokens lie in one open hemisphere, i.e.
 //       there is w with <x_i, w> > 0 for all i. By Gordan's alternative this holds iff 0 is not
@@ -63,10 +75,13 @@
 //       at most tau are classed as not inside (floating-point data cannot decide them). Degenerate
 //       inputs: a zero row, an antipodal pair, points covering a great circle -> not inside;
 //       d >= n linearly independent points -> inside. The point p, its support and weights stay
-//       in the workspace (hull_point(), hull_support(), hull_weights()) for inspection.
+//       in the workspace (hull_point(), hull_support(), hull_weights(), hull_stop()) for
+//       inspection; when the support is nearly affinely dependent the weights are less accurate
+//       than p itself. n, d >= 1 (tested for n <= 64, 2 <= d <= 64).
 //
 //   frame_stats(X, request, ws): the statistics of one frame in one pass over the pairs (each
-//       g_ij computed once), bit-identical to the individual functions.
+//       g_ij computed once; the diameter, if requested, in a second pass), bit-identical to the
+//       individual functions.
 #include <cstdint>
 #include <limits>
 #include <span>
@@ -118,7 +133,7 @@ double attention_energy(const Cloud& X, double beta, Workspace& ws);
 
 struct Hemisphere {
   bool inside = false;  // all tokens in one open hemisphere (0 not in the convex hull)
-  double margin = 0;    // dist(0, conv{x_i}) when inside, else 0
+  double margin = 0;    // min_i <x_i, p/|p|> = dist(0, conv{x_i}) (to 1e-12) if inside, else 0
 };
 Hemisphere open_hemisphere(const Cloud& X, Workspace& ws);
 
