@@ -33,7 +33,7 @@
 #include <span>
 #include <vector>
 
-#include "sim/state.hpp"
+#include "sim/core/state.hpp"
 
 namespace attnflow::stats {
 

@@ -87,7 +87,7 @@
 #include <span>
 #include <vector>
 
-#include "sim/state.hpp"
+#include "sim/core/state.hpp"
 
 namespace attnflow::token_stats {
 

@@ -25,7 +25,8 @@
 // Scores are not shifted: z_i = exp(log z_i) is the exact unshifted row sum (keep |x^T A y|
 // below ~700). Observables: energy (potential part), hamiltonian, kinetic_energy, oracle_calls,
 // zero_momentum_residual (the identity above checked at the current x against a classical
-// attention pass; attention potential only).
+// attention pass; attention potential only), zero_momentum_gain (<x''(0), Gamma> / |Gamma|^2:
+// 1 in (a), N^2 in (b)).
 #include <cmath>
 
 #include "sim/kernels/kernel_attention.hpp"
@@ -101,10 +102,13 @@ class AcceleratedAttention : public HamiltonianModel {
   double hamiltonian(ConstStateView s) override { return kinetic_energy(s) + potential_energy(s); }
 
   double observable(const std::string& name, double t, ConstStateView s) override {
-    if (name != "zero_momentum_residual") return HamiltonianModel::observable(name, t, s);
+    if (name != "zero_momentum_residual" && name != "zero_momentum_gain")
+      return HamiltonianModel::observable(name, t, s);
     if (p_.quadratic) return Model::observable(name, t, s);
-    // max |x''(0) - k Gamma(x)| / max |k Gamma(x)| at the current x with y = 0, where x''(0) =
-    // F(x, G(x, 0)) and Gamma = softmax attention with V = B A (k = 1 in (a), N^2 in (b)).
+    // At the current x with y = 0: x''(0) = F(x, G(x, 0)) and Gamma = softmax attention with
+    // V = B A. zero_momentum_residual = max |x''(0) - k Gamma| / max |k Gamma| with the model's
+    // own k (1 in (a), N^2 in (b)); zero_momentum_gain = <x''(0), Gamma> / <Gamma, Gamma>, the
+    // factor itself, which a claim compares with the convention's number.
     const auto x = s.x();
     const Index n = x.rows(), d = x.cols();
     const RowMat zero = RowMat::Zero(n, d);
@@ -113,6 +117,7 @@ class AcceleratedAttention : public HamiltonianModel {
     velocity(cmap(G), acc);
     const RowMat vx = x * (p_.B * p_.A).transpose();
     stream_attention({&ax_, &xk_, &vx, nullptr, Normalization::Softmax}, &gamma, nullptr);
+    if (name == "zero_momentum_gain") return acc.cwiseProduct(gamma).sum() / gamma.squaredNorm();
     if (p_.v1) gamma *= static_cast<double>(n) * static_cast<double>(n);
     return (acc - gamma).cwiseAbs().maxCoeff() / gamma.cwiseAbs().maxCoeff();
   }
@@ -155,8 +160,10 @@ ModelRecipe read_accelerated_attention(Section& m, const TokensSpec& tokens) {
   const std::string wa = m.where("A").str(), wb = m.where("B").str(), wv = m.where("V").str(),
                     wh = m.where("potential_matrix").str();
   ModelRecipe r = hamiltonian_recipe(p.damping, tokens, 2);
-  if (!p.quadratic) r.observables.push_back("zero_momentum_residual");
-  else r.unavailable.push_back({"zero_momentum_residual", "needs potential = \"attention\""});
+  for (const char* q : {"zero_momentum_residual", "zero_momentum_gain"}) {
+    if (!p.quadratic) r.observables.push_back(q);
+    else r.unavailable.push_back({q, "needs potential = \"attention\""});
+  }
   r.build = [=](const BuildContext& c) {
     AccAttentionParams q = p;
     const Index dd = c.shape.d;

@@ -43,6 +43,11 @@
 //   pair_residual_locked / pair_residual_drifting  (pairs = true) max over locked / drifting pairs of
 //                    | J_ab <cos phi_ab>_frames - S_ssa(Delta_ab) |, S_ssa the SSA pair weight of
 //                    sim/ssa_operator.hpp with K r = K, alpha (alpha = 0 for uniform coupling)
+//   pair_weight_mean (pairs) mean over pairs of J_ab <cos phi_ab>_frames
+//   pair_beat_frequency  (pairs) mean over pairs of the time-averaged phase-difference velocity
+//                    <phi'> = (phi(t) - phi(t_a)) / (t - t_a), t_a the first frame >= average_from
+//   pair_beat_residual   (pairs) max over pairs of | <phi'> - Omega_Adler |, Adler's closed form
+//                    Omega_Adler = sgn(Delta) sqrt(Delta^2 - kappa^2) if |Delta| > kappa, else 0
 //   coherence_theory_deviation   max_{i != j} |C_ij - Re(z_i conj z_j)|, C_ij = <cos(theta_i -
 //                    theta_j)>_frames, z(u) = sqrt(1-u^2) + i u (|u| <= 1), i(u - sgn u sqrt(u^2-1)),
 //                    u_i = (omega_i - Omega)/(K <r>)   (N-body steady state, research 3.4)
@@ -204,6 +209,26 @@ class KuramotoModel : public Flow {
       }
       return worst;
     }
+    if (p_.pairs && (name == "pair_weight_mean" || name == "pair_beat_frequency" ||
+                     name == "pair_beat_residual")) {
+      const Index pairs = n / 2;
+      double sum = 0, worst = 0;
+      for (Index k = 0; k < pairs; ++k) {
+        const double phi = th[2 * k + 1] - th[2 * k];
+        if (name == "pair_weight_mean") {
+          sum += jpair_[k] * (frames_ ? pair_sum_[k] / frames_ : std::cos(phi));
+          continue;
+        }
+        const double beat = frames_ > 1 && t > beat_t0_ ? (phi - phi0_[k]) / (t - beat_t0_) : 0.0;
+        const double delta = p_.omega[2 * k + 1] - p_.omega[2 * k], kappa = p_.K * jpair_[k];
+        const double adler = std::abs(delta) > kappa
+                                 ? std::copysign(std::sqrt(delta * delta - kappa * kappa), delta)
+                                 : 0.0;
+        sum += beat;
+        worst = std::max(worst, std::abs(beat - adler));
+      }
+      return name == "pair_beat_residual" ? worst : sum / static_cast<double>(pairs);
+    }
     if (name.rfind("coherence_", 0) == 0) return coherence(name);
     return Model::observable(name, t, s);
   }
@@ -228,6 +253,11 @@ class KuramotoModel : public Flow {
     if (p_.pairs) {
       pair_sum_.resize(n / 2, 0.0);
       for (Index k = 0; k < n / 2; ++k) pair_sum_[k] += std::cos(th[2 * k + 1] - th[2 * k]);
+      if (frames_ == 0) {  // start of the beat-frequency average
+        beat_t0_ = t;
+        phi0_.resize(n / 2);
+        for (Index k = 0; k < n / 2; ++k) phi0_[k] = th[2 * k + 1] - th[2 * k];
+      }
     }
     if (want_coherence_) {
       const double* sn = sin_.data();
@@ -354,7 +384,8 @@ class KuramotoModel : public Flow {
   // frame averages
   double last_t_ = std::numeric_limits<double>::quiet_NaN();
   double frames_ = 0, r_sum_ = 0, coh_frames_ = 0;
-  std::vector<double> pair_sum_;
+  std::vector<double> pair_sum_, phi0_;
+  double beat_t0_ = 0;
   bool want_coherence_;
   RowMat coh_;
   double coh_cache_t_ = std::numeric_limits<double>::quiet_NaN();
@@ -385,7 +416,8 @@ void kuramoto_observables(const KuramotoParams& p, Index n, std::vector<std::str
     unavailable.push_back({"r_theory", "needs coupling_rule = \"uniform\", pairs = false and "
                                        "frequencies drawn from a law (lorentzian, gaussian, "
                                        "uniform or quantiles)"});
-  for (const char* q : {"pair_residual_locked", "pair_residual_drifting"}) {
+  for (const char* q : {"pair_residual_locked", "pair_residual_drifting", "pair_weight_mean",
+                        "pair_beat_frequency", "pair_beat_residual"}) {
     if (p.pairs) offered.push_back(q);
     else unavailable.push_back({q, "needs pairs = true"});
   }

@@ -147,6 +147,18 @@ TEST_CASE("zero-momentum identity: x''(0) = Gamma(x) in convention a, N^2 Gamma(
   }
 }
 
+TEST_CASE("zero_momentum_gain is 1 in convention a and N^2 in b, whatever the momentum in the state") {
+  const Index n = 9, d = 3;
+  for (const char* conv : {"density", "v1"}) {
+    CAPTURE(conv);
+    auto m = build(softmax_text(conv, "attention"), n, d);
+    const State s = random_state(n, d, 5, 0.7, 0.4);  // the observable sets y = 0 itself
+    const double want = std::string(conv) == "v1" ? double(n * n) : 1.0;
+    CHECK(m->observable("zero_momentum_gain", 1.0, s.view()) == doctest::Approx(want).epsilon(1e-13));
+    CHECK(m->observable("zero_momentum_residual", 1.0, s.view()) < 1e-13);
+  }
+}
+
 TEST_CASE("accelerated_attention rejects a non-symmetric A and a non-SPD B = V A^-1, with location") {
   auto fails = [](const std::string& text, const std::string& needle) {
     try {

@@ -197,6 +197,30 @@ TEST_CASE("a two-oscillator Kuramoto run locks at the Adler fixed point sin phi 
   CHECK(std::cos(phi) == doctest::Approx(ssa::pair_weight(0.36, false, 1.0, 0.0)).epsilon(1e-7));
 }
 
+TEST_CASE("pair observables: time-averaged J cos phi and beat frequency follow Adler's closed form") {
+  // Two independent pairs with K = 1, uniform coupling (J = 1): Delta = 0.5 locks
+  // (<cos phi> = sqrt(1 - 0.25), <phi'> = 0), Delta = 1.5 drifts (<cos phi> = 0,
+  // <phi'> = sqrt(1.5^2 - 1)).
+  auto sc = test::scenario(
+      "[run]\nframes = 4001\n[tokens]\nn = 4\nd = 1\n[model]\nkind = \"kuramoto\"\n"
+      "coupling = 1.0\npairs = true\nfrequencies = \"values\"\nomega = [0.0, 0.5, 0.0, 1.5]\n"
+      "initial_phases = \"zero\"\naverage_from = 100.0\n[integrator]\nkind = \"rk4\"\n"
+      "dt = 0.02\nt_end = 500.0\n[observe]\nquantities = [\"pair_weight_mean\", "
+      "\"pair_beat_frequency\", \"pair_beat_residual\", \"pair_residual_locked\"]\n");
+  Simulation sim(sc);
+  RunOptions opt;
+  opt.write = false;
+  sim.run(opt);
+  const auto& v = sim.series().values;
+  CHECK(v.at("pair_weight_mean").back() == doctest::Approx(0.5 * std::sqrt(0.75)).epsilon(5e-3));
+  CHECK(v.at("pair_beat_frequency").back() ==
+        doctest::Approx(0.5 * std::sqrt(1.25)).epsilon(5e-3));
+  CHECK(v.at("pair_beat_residual").back() < 5e-3);
+  CHECK(v.at("pair_residual_locked").back() < 1e-6);
+  // Before the averaging window opens the beat frequency is 0 (no frames averaged yet).
+  CHECK(v.at("pair_beat_frequency").front() == 0.0);
+}
+
 TEST_CASE("the Kuramoto energy decreases along a run and r_theory is the Lorentzian formula") {
   auto sc = test::scenario(
       "[run]\nframes = 21\n[tokens]\nn = 500\nd = 1\n[model]\nkind = \"kuramoto\"\ncoupling = 3.0\n"

@@ -7,7 +7,7 @@
 #include <doctest/doctest.h>
 
 #include "analysis/statistics.hpp"
-#include "sim/rng.hpp"
+#include "sim/core/rng.hpp"
 
 using namespace attnflow;
 using namespace attnflow::stats;

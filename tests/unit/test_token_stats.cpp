@@ -10,7 +10,7 @@
 
 #include "analysis/statistics.hpp"
 #include "sim/kernels/token_stats.hpp"
-#include "sim/rng.hpp"
+#include "sim/core/rng.hpp"
 
 using namespace attnflow;
 namespace ts = attnflow::token_stats;
