@@ -62,9 +62,14 @@ int cmd_run(const std::string& path, const std::string& out, const Common& c, bo
       std::cerr << path << ": the run is already complete (" << rp->frames << " frames)\n";
       return 0;
     }
-    sc = load_scenario_text(rp->scenario_text, rp->scenario_path);
+    LoadOptions lo;
+    lo.resume = true;
+    lo.claim_windows = false;
+    sc = load_scenario_text(rp->scenario_text, rp->scenario_path, {}, lo);
   } else {
-    sc = load_scenario(path, c.sets);
+    LoadOptions lo;
+    lo.claim_windows = false;  // `run` evaluates no claims
+    sc = load_scenario(path, c.sets, lo);
   }
   Simulation sim(sc);
   FileRunOptions opt;

@@ -60,6 +60,9 @@ struct LoadOptions {
   bool resume = false;
   // Loading the scenario of a compare_runs claim: its own compare_runs files are not loaded.
   bool nested = false;
+  // Check that every claim's window holds frames of the run (for `check` and `validate`; `run`
+  // evaluates no claims, so a run shortened with --set need not keep them evaluable).
+  bool claim_windows = true;
 };
 
 Scenario load_scenario(const std::string& path, const std::vector<std::string>& overrides = {},

@@ -200,7 +200,7 @@ void check_claims(Scenario& sc, TomlDoc& doc, const LoadOptions& opt) {
     if (!c.observable.empty() && !recorded(c.observable))
       throw ConfigError(c.where.str() + ": claim observable '" + c.observable +
                         "' must be listed in observe.quantities");
-    if (c.has_window) {
+    if (c.has_window && opt.claim_windows) {
       std::size_t inside = 0;
       for (double t : times) inside += t >= c.t_from - 1e-12 && t <= c.t_to + 1e-12;
       const std::size_t need = c.kind == "rate" || c.kind == "power_rate" ? 2 : 1;

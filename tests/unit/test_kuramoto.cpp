@@ -209,7 +209,6 @@ TEST_CASE("pair observables: time-averaged J cos phi and beat frequency follow A
       "\"pair_beat_frequency\", \"pair_beat_residual\", \"pair_residual_locked\"]\n");
   Simulation sim(sc);
   RunOptions opt;
-  opt.write = false;
   sim.run(opt);
   const auto& v = sim.series().values;
   CHECK(v.at("pair_weight_mean").back() == doctest::Approx(0.5 * std::sqrt(0.75)).epsilon(5e-3));
