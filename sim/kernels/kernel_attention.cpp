@@ -5,7 +5,9 @@
 #include <limits>
 #include <vector>
 
+#include "sim/core/error.hpp"
 #include "sim/kernels/fast_exp.hpp"
+#include "sim/kernels/pair_stream.hpp"
 
 namespace attnflow {
 
@@ -76,101 +78,157 @@ inline void fused_block(const double* qc, RowState<DV>& st, const double* kt, co
   }
 }
 
+// The fused path as a pair_stream evaluator: rows in blocks of kRows, keys in chunks of kCols
+// (about 100-200 KB, held in L2); inside a chunk every row of the block walks the chunk's key
+// blocks of kBlock. Each row visits the same key blocks in the same order whatever the thread
+// count or the chunking.
 template <int DK, int DV, bool Bias>
-void fused_rows(const RowMat& q, const double* kt, const double* vt, const double* bias, Index m,
-                bool mean, RowMat* out, Vec* logz) {
-  constexpr Index kBlock = 512, kChunk = 8 * kBlock, kRows = 128;
-  const Index n = q.rows(), row_blocks = (n + kRows - 1) / kRows;
-#pragma omp parallel for schedule(static) if (double(n) * double(m) >= kParallelPairs)
-  for (Index rb = 0; rb < row_blocks; ++rb) {
-    const Index i0 = rb * kRows, rows = std::min(kRows, n - i0);
+struct FusedEval {
+  static constexpr Index kBlock = 512, kCols = 8 * kBlock, kRows = 128;
+  struct Tile {
     RowState<DV> st[kRows];
     double qc[kRows][DK];
-    for (Index r = 0; r < rows; ++r) {
-      for (int c = 0; c < DK; ++c) qc[r][c] = q(i0 + r, c);
-      st[r].mx = 0;  // the first key's score: a finite starting shift
+  };
+  const RowMat& q;
+  const double *kt, *vt, *bias;
+  Index m;
+  bool mean;
+  RowMat* out;
+  Vec* logz;
+  SoftmaxCarry* carry;  // non-null: continue from / store into the carried row states
+
+  Tile make_tile() const { return {}; }
+  void begin(Tile& t, Index i0, Index i1) const {
+    for (Index r = 0; r < i1 - i0; ++r) {
+      for (int c = 0; c < DK; ++c) t.qc[r][c] = q(i0 + r, c);
+      if (carry && carry->keys > 0) {
+        t.st[r].mx = carry->mx[i0 + r];
+        t.st[r].l = carry->l[i0 + r];
+        for (int c = 0; c < DV; ++c) t.st[r].acc[c] = carry->acc(i0 + r, c);
+        continue;
+      }
+      t.st[r].mx = 0;  // the first key's score: a finite starting shift
       if (m > 0) {
-        st[r].mx = Bias ? bias[0] : 0.0;
-        for (int c = 0; c < DK; ++c) st[r].mx += qc[r][c] * kt[c * m];
+        t.st[r].mx = Bias ? bias[0] : 0.0;
+        for (int c = 0; c < DK; ++c) t.st[r].mx += t.qc[r][c] * kt[c * m];
       }
-      st[r].l = 0;
-      for (int c = 0; c < DV; ++c) st[r].acc[c] = 0;
-    }
-    for (Index c0 = 0; c0 < m; c0 += kChunk) {
-      const Index c1 = std::min(c0 + kChunk, m);
-      for (Index r = 0; r < rows; ++r)
-        for (Index j0 = c0; j0 < c1; j0 += kBlock)
-          fused_block<DK, DV, Bias>(qc[r], st[r], kt, vt, bias, m, j0, std::min(kBlock, c1 - j0));
-    }
-    for (Index r = 0; r < rows; ++r) {
-      if (out) {
-        const double f = mean ? std::exp(st[r].mx) / static_cast<double>(m) : 1.0 / st[r].l;
-        for (int c = 0; c < DV; ++c) (*out)(i0 + r, c) = st[r].acc[c] * f;
-      }
-      if (logz) (*logz)[i0 + r] = st[r].mx + std::log(st[r].l);
+      t.st[r].l = 0;
+      for (int c = 0; c < DV; ++c) t.st[r].acc[c] = 0;
     }
   }
+  void accumulate(Tile& t, Index i0, Index i1, Index c0, Index c1) const {
+    for (Index r = 0; r < i1 - i0; ++r)
+      for (Index j0 = c0; j0 < c1; j0 += kBlock)
+        fused_block<DK, DV, Bias>(t.qc[r], t.st[r], kt, vt, bias, m, j0, std::min(kBlock, c1 - j0));
+  }
+  void end(Tile& t, Index i0, Index i1) const {
+    for (Index r = 0; r < i1 - i0; ++r) {
+      if (carry) {
+        carry->mx[i0 + r] = t.st[r].mx;
+        carry->l[i0 + r] = t.st[r].l;
+        for (int c = 0; c < DV; ++c) carry->acc(i0 + r, c) = t.st[r].acc[c];
+        continue;
+      }
+      if (out) {
+        const double f = mean ? std::exp(t.st[r].mx) / static_cast<double>(m) : 1.0 / t.st[r].l;
+        for (int c = 0; c < DV; ++c) (*out)(i0 + r, c) = t.st[r].acc[c] * f;
+      }
+      if (logz) (*logz)[i0 + r] = t.st[r].mx + std::log(t.st[r].l);
+    }
+  }
+};
+
+template <int DK, int DV, bool Bias>
+void fused_rows(const RowMat& q, const double* kt, const double* vt, const double* bias, Index m,
+                bool mean, RowMat* out, Vec* logz, SoftmaxCarry* carry) {
+  FusedEval<DK, DV, Bias> e{q, kt, vt, bias, m, mean, out, logz, carry};
+  stream_rows(e, q.rows(), m, double(q.rows()) * double(m) >= kParallelPairs);
 }
 
 // General d: flash-attention style tiles. A tile of query rows against a block of keys gives a
 // score block S = Q_t K_b^T by GEMM; rows are rescaled online, S is exponentiated in place and
-// accumulated as S V_b by GEMM. Each tile belongs to one thread (static schedule) and tiles are
-// fixed by N, not by the thread count, so results do not depend on it. Memory: one
-// kTile x kBlock score block per thread.
-void tiled(const RowMat& q, const RowMat& k, const RowMat* v, const Vec* key_bias, bool mean,
-           RowMat* out, Vec* logz) {
-  constexpr Index kTile = 256, kBlock = 128;
-  const Index n = q.rows(), m = k.rows(), dv = v ? v->cols() : 0;
-  const Index tiles = (n + kTile - 1) / kTile;
-#pragma omp parallel if (double(n) * double(m) >= kParallelPairs)
-  {
-    Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> s(kTile, kBlock);
-    RowMat acc(kTile, dv);
-    Vec mx(kTile), l(kTile);
-#pragma omp for schedule(static)
-    for (Index t = 0; t < tiles; ++t) {
-      const Index i0 = t * kTile, qt = std::min(kTile, n - i0);
-      acc.setZero();
-      mx.setConstant(kNegInf);
-      l.setZero();
-      for (Index j0 = 0; j0 < m; j0 += kBlock) {
-        const Index jb = std::min(kBlock, m - j0);
-        auto sb = s.topLeftCorner(qt, jb);
-        sb.noalias() = q.middleRows(i0, qt) * k.middleRows(j0, jb).transpose();
-        if (key_bias) sb.rowwise() += key_bias->segment(j0, jb).transpose();
-        for (Index r = 0; r < qt; ++r) {
-          const double bm = sb.row(r).maxCoeff();
-          if (bm > mx[r]) {
-            const double scale = mx[r] == kNegInf ? 0.0 : std::exp(mx[r] - bm);
-            l[r] *= scale;
-            acc.row(r) *= scale;
-            mx[r] = bm;
-          }
-          double* sp = sb.row(r).data();
-          const double mr = mx[r];
-          double lsum = 0;
+// accumulated as S V_b by GEMM. Tiles are fixed by N, not by the thread count, so results do not
+// depend on it. Memory: one kRows x kCols score block per thread.
+struct TiledEval {
+  static constexpr Index kRows = 256, kCols = 128;
+  struct Tile {
+    RowMat s, acc;
+    Vec mx, l;
+  };
+  const RowMat& q;
+  const RowMat& k;
+  const RowMat* v;
+  const Vec* key_bias;
+  bool mean;
+  RowMat* out;
+  Vec* logz;
+  Index dv;
+  SoftmaxCarry* carry;
+
+  Tile make_tile() const { return {RowMat(kRows, kCols), RowMat(kRows, dv), Vec(kRows), Vec(kRows)}; }
+  void begin(Tile& t, Index i0, Index i1) const {
+    if (carry && carry->keys > 0) {
+      const Index qt = i1 - i0;
+      t.mx.head(qt) = carry->mx.segment(i0, qt);
+      t.l.head(qt) = carry->l.segment(i0, qt);
+      if (dv > 0) t.acc.topRows(qt) = carry->acc.middleRows(i0, qt);
+      return;
+    }
+    t.acc.setZero();
+    t.mx.setConstant(kNegInf);
+    t.l.setZero();
+  }
+  void accumulate(Tile& t, Index i0, Index i1, Index j0, Index j1) const {
+    const Index qt = i1 - i0, jb = j1 - j0;
+    auto sb = t.s.topLeftCorner(qt, jb);
+    sb.noalias() = q.middleRows(i0, qt) * k.middleRows(j0, jb).transpose();
+    if (key_bias) sb.rowwise() += key_bias->segment(j0, jb).transpose();
+    for (Index r = 0; r < qt; ++r) {
+      const double bm = sb.row(r).maxCoeff();
+      if (bm > t.mx[r]) {
+        const double scale = t.mx[r] == kNegInf ? 0.0 : std::exp(t.mx[r] - bm);
+        t.l[r] *= scale;
+        t.acc.row(r) *= scale;
+        t.mx[r] = bm;
+      }
+      double* sp = sb.row(r).data();
+      const double mr = t.mx[r];
+      double lsum = 0;
 #pragma omp simd reduction(+ : lsum)
-          for (Index j = 0; j < jb; ++j) {
-            sp[j] = fast_exp_nonpos(sp[j] - mr);
-            lsum += sp[j];
-          }
-          l[r] += lsum;
-        }
-        if (dv > 0) acc.topRows(qt).noalias() += sb * v->middleRows(j0, jb);
+      for (Index j = 0; j < jb; ++j) {
+        sp[j] = fast_exp_nonpos(sp[j] - mr);
+        lsum += sp[j];
       }
-      for (Index r = 0; r < qt; ++r) {
-        if (out) {
-          const double f = mean ? std::exp(mx[r]) / static_cast<double>(m) : 1.0 / l[r];
-          out->row(i0 + r) = acc.row(r) * f;
-        }
-        if (logz) (*logz)[i0 + r] = mx[r] + std::log(l[r]);
+      t.l[r] += lsum;
+    }
+    if (dv > 0) t.acc.topRows(qt).noalias() += sb * v->middleRows(j0, jb);
+  }
+  void end(Tile& t, Index i0, Index i1) const {
+    if (carry) {
+      const Index qt = i1 - i0;
+      carry->mx.segment(i0, qt) = t.mx.head(qt);
+      carry->l.segment(i0, qt) = t.l.head(qt);
+      if (dv > 0) carry->acc.middleRows(i0, qt) = t.acc.topRows(qt);
+      return;
+    }
+    for (Index r = 0; r < i1 - i0; ++r) {
+      if (out) {
+        const double f = mean ? std::exp(t.mx[r]) / static_cast<double>(k.rows()) : 1.0 / t.l[r];
+        out->row(i0 + r) = t.acc.row(r) * f;
       }
+      if (logz) (*logz)[i0 + r] = t.mx[r] + std::log(t.l[r]);
     }
   }
+};
+
+void tiled(const RowMat& q, const RowMat& k, const RowMat* v, const Vec* key_bias, bool mean,
+           RowMat* out, Vec* logz, SoftmaxCarry* carry) {
+  TiledEval e{q, k, v, key_bias, mean, out, logz, v ? v->cols() : 0, carry};
+  stream_rows(e, q.rows(), k.rows(), double(q.rows()) * double(k.rows()) >= kParallelPairs);
 }
 
 template <int DK>
-bool try_fused(const AttentionPass& p, RowMat* out, Vec* logz) {
+bool try_fused(const AttentionPass& p, RowMat* out, Vec* logz, SoftmaxCarry* carry) {
   const Index dv = p.v ? p.v->cols() : 0;
   if (p.q->cols() != DK || (dv != 0 && dv != DK && dv != 2 * DK)) return false;
   const Index m = p.k->rows();
@@ -181,8 +239,8 @@ bool try_fused(const AttentionPass& p, RowMat* out, Vec* logz) {
   const bool mean = p.norm == Normalization::Mean;
   const double* v = p.v ? vt.data() : nullptr;
   const auto run = [&]<int DV>() {
-    if (bias) fused_rows<DK, DV, true>(*p.q, kt.data(), v, bias, m, mean, out, logz);
-    else fused_rows<DK, DV, false>(*p.q, kt.data(), v, bias, m, mean, out, logz);
+    if (bias) fused_rows<DK, DV, true>(*p.q, kt.data(), v, bias, m, mean, out, logz, carry);
+    else fused_rows<DK, DV, false>(*p.q, kt.data(), v, bias, m, mean, out, logz, carry);
   };
   if (dv == 0) run.template operator()<0>();
   else if (dv == DK) run.template operator()<DK>();
@@ -192,14 +250,52 @@ bool try_fused(const AttentionPass& p, RowMat* out, Vec* logz) {
 
 }  // namespace
 
+namespace {
+void dispatch(const AttentionPass& p, RowMat* out, Vec* logz, SoftmaxCarry* carry) {
+  if (try_fused<1>(p, out, logz, carry) || try_fused<2>(p, out, logz, carry) ||
+      try_fused<3>(p, out, logz, carry) || try_fused<4>(p, out, logz, carry))
+    return;
+  tiled(*p.q, *p.k, p.v, p.key_bias, p.norm == Normalization::Mean, out, logz, carry);
+}
+}  // namespace
+
 void stream_attention(const AttentionPass& p, RowMat* out, Vec* logz) {
   const Index n = p.q->rows(), dv = p.v ? p.v->cols() : 0;
   if (out) out->resize(n, dv);
   if (logz) logz->resize(n);
-  if (try_fused<1>(p, out, logz) || try_fused<2>(p, out, logz) || try_fused<3>(p, out, logz) ||
-      try_fused<4>(p, out, logz))
-    return;
-  tiled(*p.q, *p.k, p.v, p.key_bias, p.norm == Normalization::Mean, out, logz);
+  dispatch(p, out, logz, nullptr);
+}
+
+void stream_attention_accumulate(const AttentionPass& p, SoftmaxCarry& carry) {
+  const Index n = p.q->rows(), dv = p.v ? p.v->cols() : 0;
+  if (p.k->rows() == 0) return;
+  if (carry.keys == 0) {
+    carry.mx.resize(n);
+    carry.l.resize(n);
+    carry.acc.resize(n, dv);
+  } else if (carry.mx.size() != n || carry.acc.cols() != dv) {
+    throw Error("stream_attention_accumulate: the carried state has another shape");
+  }
+  dispatch(p, nullptr, nullptr, &carry);
+  carry.keys += p.k->rows();
+}
+
+void finish_attention(const SoftmaxCarry& carry, Normalization norm, RowMat* out, Vec* logz) {
+  const Index n = carry.mx.size();
+  if (carry.keys == 0) throw Error("finish_attention: no keys were accumulated");
+  if (out) {
+    out->resize(n, carry.acc.cols());
+    for (Index i = 0; i < n; ++i) {
+      const double f = norm == Normalization::Mean
+                           ? std::exp(carry.mx[i]) / static_cast<double>(carry.keys)
+                           : 1.0 / carry.l[i];
+      out->row(i) = carry.acc.row(i) * f;
+    }
+  }
+  if (logz) {
+    logz->resize(n);
+    for (Index i = 0; i < n; ++i) (*logz)[i] = carry.mx[i] + std::log(carry.l[i]);
+  }
 }
 
 }  // namespace attnflow

@@ -16,6 +16,7 @@
 #include "sim/core/error.hpp"
 #include "sim/kernels/fast_exp.hpp"
 #include "sim/kernels/kernel_attention.hpp"
+#include "sim/kernels/pair_stream.hpp"
 
 namespace attnflow {
 
@@ -85,8 +86,9 @@ class NaiveRows {
     num_.resize(static_cast<std::size_t>(dv_));
   }
 
-  // Row l1: out_row[0..dv) and log Z.
-  void row(Index l1, double* out_row, double* logz) {
+  // Row l1 in three parts, so the pair loop can poll between them: begin, the tuples whose
+  // second token l2 is in [lo, hi) (for t = 2 the whole row at once), end: out_row[0..dv), log Z.
+  void begin(Index l1) {
     auto& P0 = P_[0];
     for (int mu = 0; mu < s_; ++mu)
       for (Index c = 0; c < dk_; ++c) P0[mu * dk_ + c] = contains_[0][mu] ? in_.q[0](l1, c) : 1.0;
@@ -95,13 +97,17 @@ class NaiveRows {
     mx_ = kNegInf;
     den_ = 0;
     std::fill(num_.begin(), num_.end(), 0.0);
-    descend(1);
+  }
+  void accumulate(Index lo, Index hi) { descend(1, lo, hi); }
+  void end(double* out_row, double* logz) {
     for (Index c = 0; c < dv_; ++c) out_row[c] = num_[c] / den_;
     if (logz) *logz = mx_ + std::log(den_);
   }
+  // Columns of the pair loop: the second token's index (one chunk = one l2), or one chunk for t = 2.
+  Index columns() const { return t_ > 2 ? n_ : 1; }
 
  private:
-  void descend(int j) {
+  void descend(int j, Index lo = 0, Index hi = -1) {
     const auto& Pp = P_[j - 1];
     const RowMat& Q = in_.q[j];
     const RowMat& V = in_.v[j];
@@ -139,7 +145,8 @@ class NaiveRows {
     }
     auto& P = P_[j];
     auto& pv = pv_[j];
-    for (Index l = 0; l < n_; ++l) {
+    if (hi < 0) hi = n_;
+    for (Index l = lo; l < hi; ++l) {
       double sc = score_[j - 1];
       for (int mu = 0; mu < s_; ++mu) {
         const double* src = &Pp[mu * dk_];
@@ -169,6 +176,29 @@ class NaiveRows {
   double mx_ = kNegInf, den_ = 0;
 };
 
+// Naive enumeration on the pair loop: one row per block, one second-token index per chunk (so a
+// degree-8 step polls for SIGINT every n^6 tuples, not every n^7). `rows` (optional) maps the
+// loop's row index to the output row.
+struct NaiveEval {
+  static constexpr Index kRows = 1, kCols = 1;
+  using Tile = NaiveRows;
+  const Polynomial& h;
+  const PolyInput& in;
+  RowMat& out;
+  Vec* logz;
+  const Index* rows;
+  Index row(Index i) const { return rows ? rows[i] : i; }
+  Tile make_tile() const { return NaiveRows(h, in); }
+  void begin(Tile& t, Index i, Index) const { t.begin(row(i)); }
+  void accumulate(Tile& t, Index, Index, Index j0, Index j1) const {
+    if (t.columns() == 1) t.accumulate(0, -1);
+    else t.accumulate(j0, j1);
+  }
+  void end(Tile& t, Index i, Index) const {
+    t.end(out.row(row(i)).data(), logz ? &(*logz)[row(i)] : nullptr);
+  }
+};
+
 void check_input(const Polynomial& h, const PolyInput& in) {
   if (static_cast<int>(in.q.size()) != h.t || static_cast<int>(in.v.size()) != h.t)
     throw Error("poly-attention: need one projection and one value matrix per variable (t = " +
@@ -183,12 +213,9 @@ void poly_naive(const Polynomial& h, const PolyInput& in, RowMat& out, Vec* logz
   out.resize(n, dv);
   if (logz) logz->resize(n);
   // Parallel only with enough tuples: fork/join costs more than tiny enumerations.
-#pragma omp parallel if (std::pow(double(n), h.t) >= kParallelTuples)
-  {
-    NaiveRows rows(h, in);
-#pragma omp for schedule(static)
-    for (Index i = 0; i < n; ++i) rows.row(i, out.row(i).data(), logz ? &(*logz)[i] : nullptr);
-  }
+  NaiveEval e{h, in, out, logz, nullptr};
+  // Parallel only with enough tuples: fork/join costs more than tiny enumerations.
+  stream_rows(e, n, NaiveRows(h, in).columns(), std::pow(double(n), h.t) >= kParallelTuples);
 }
 
 // ------------------------------------------------------------------------------------------
@@ -334,15 +361,9 @@ void poly_cycle(const Polynomial& h, const PolyInput& in, RowMat& out, Vec* logz
     if (!(den[i] > 1e-250) || !std::isfinite(den[i])) bad.push_back(i);
   if (!bad.empty()) {
     const Index nb = static_cast<Index>(bad.size());
-#pragma omp parallel if (double(nb) * std::pow(double(n), t - 1) >= kParallelTuples)
-    {
-      NaiveRows rows(h, in);
-#pragma omp for schedule(static)
-      for (Index b = 0; b < nb; ++b) {
-        const Index i = bad[b];
-        rows.row(i, out.row(i).data(), logz ? &(*logz)[i] : nullptr);
-      }
-    }
+    NaiveEval e{h, in, out, logz, bad.data()};
+    stream_rows(e, nb, NaiveRows(h, in).columns(),
+                double(nb) * std::pow(double(n), t - 1) >= kParallelTuples);
   }
 }
 

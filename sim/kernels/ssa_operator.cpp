@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "sim/kernels/pair_stream.hpp"
+
 namespace attnflow {
 
 double fixed_sum(const double* a, Index n) {
@@ -85,48 +87,59 @@ inline void fill_row(const Head& h, Index i, double kr, double alpha, double* ro
 
 }  // namespace
 
-void head_forward(const Head& h, double kr, double alpha, Index top_k, double* out, Index ldo) {
-#pragma omp parallel
-  {
-    std::vector<double> row(static_cast<std::size_t>(h.n));
+namespace {
+// One row of S at a time (the row buffer the optional top-k needs), then either A v (forward)
+// or the row itself (matrix): a pair_stream evaluator over whole rows.
+struct HeadRows {
+  static constexpr Index kRows = 1, kCols = kWholeRow;
+  struct Tile {
+    std::vector<double> row;
     std::vector<Index> idx;
-#pragma omp for schedule(static)
-    for (Index i = 0; i < h.n; ++i) {
-      fill_row(h, i, kr, alpha, row.data());
-      top_k_row(row.data(), h.n, i, top_k, idx);
-      double z = 0;
-      for (Index j = 0; j < h.n; ++j) z += row[j];
-      z += kEps;
-      double* oi = out + i * ldo;
-      for (Index c = 0; c < h.d; ++c) oi[c] = 0;
-      for (Index j = 0; j < h.n; ++j) {
-        if (row[j] == 0) continue;
-        const double a = row[j] / z;
-        const double* vj = h.v + j * h.ld;
-        for (Index c = 0; c < h.d; ++c) oi[c] += a * vj[c];
-      }
+  };
+  const Head& h;
+  double kr, alpha;
+  Index top_k;
+  double* out;   // forward: N x ldo outputs; matrix: N x N (row pointer out + i * ldo)
+  Index ldo;
+  bool forward, normalized;
+
+  Tile make_tile() const { return {std::vector<double>(forward ? static_cast<std::size_t>(h.n) : 0), {}}; }
+  void begin(Tile&, Index, Index) const {}
+  void end(Tile&, Index, Index) const {}
+  void accumulate(Tile& t, Index i0, Index, Index, Index) const {
+    const Index i = i0;
+    double* row = forward ? t.row.data() : out + i * ldo;
+    fill_row(h, i, kr, alpha, row);
+    top_k_row(row, h.n, i, top_k, t.idx);
+    if (!forward && !normalized) return;
+    double z = 0;
+    for (Index j = 0; j < h.n; ++j) z += row[j];
+    z += kEps;
+    if (!forward) {
+      for (Index j = 0; j < h.n; ++j) row[j] /= z;
+      return;
+    }
+    double* oi = out + i * ldo;
+    for (Index c = 0; c < h.d; ++c) oi[c] = 0;
+    for (Index j = 0; j < h.n; ++j) {
+      if (row[j] == 0) continue;
+      const double a = row[j] / z;
+      const double* vj = h.v + j * h.ld;
+      for (Index c = 0; c < h.d; ++c) oi[c] += a * vj[c];
     }
   }
+};
+}  // namespace
+
+void head_forward(const Head& h, double kr, double alpha, Index top_k, double* out, Index ldo) {
+  HeadRows e{h, kr, alpha, top_k, out, ldo, true, true};
+  stream_rows(e, h.n, h.n, true);
 }
 
 RowMat head_matrix(const Head& h, double kr, double alpha, Index top_k, bool normalized) {
   RowMat m(h.n, h.n);
-#pragma omp parallel
-  {
-    std::vector<Index> idx;
-#pragma omp for schedule(static)
-    for (Index i = 0; i < h.n; ++i) {
-      double* row = m.data() + i * h.n;
-      fill_row(h, i, kr, alpha, row);
-      top_k_row(row, h.n, i, top_k, idx);
-      if (normalized) {
-        double z = 0;
-        for (Index j = 0; j < h.n; ++j) z += row[j];
-        z += kEps;
-        for (Index j = 0; j < h.n; ++j) row[j] /= z;
-      }
-    }
-  }
+  HeadRows e{h, kr, alpha, top_k, m.data(), h.n, false, normalized};
+  stream_rows(e, h.n, h.n, true);
   return m;
 }
 

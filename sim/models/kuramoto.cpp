@@ -68,6 +68,7 @@
 #include "sim/core/rng.hpp"
 #include "sim/kernels/attention_stats.hpp"
 #include "sim/kernels/fast_exp.hpp"
+#include "sim/kernels/pair_stream.hpp"
 #include "sim/kernels/ssa_operator.hpp"
 
 namespace attnflow {
@@ -143,36 +144,9 @@ class KuramotoModel : public Flow {
       return;
     }
     phase_sums(th, n, sin_.data(), cos_.data(), C, S);
-    const double* sn = sin_.data();
-    const double* cs = cos_.data();
+    coupled_sums();
     const double kn = K / static_cast<double>(n);
-    const double alpha = p_.alpha;
-    const bool ssa = p_.rule == Rule::Ssa;
-    // Row sums sum_j J_ij sin theta_j and sum_j J_ij cos theta_j, each row by one thread in a
-    // fixed order (an 8-lane simd reduction), J_ij = exp(-alpha (omega_i - omega_j)^2) computed
-    // on the fly for the SSA rule (no N x N storage) or read from the matrix.
-#pragma omp parallel for schedule(static) if (double(n) * double(n) >= 65536)
-    for (Index i = 0; i < n; ++i) {
-      const double oi = om[i];
-      double sumS = 0, sumC = 0;
-      if (ssa) {
-#pragma omp simd reduction(+ : sumS, sumC)
-        for (Index j = 0; j < n; ++j) {
-          const double d = oi - om[j];
-          const double w = fast_exp_nonpos(-alpha * d * d);
-          sumS += w * sn[j];
-          sumC += w * cs[j];
-        }
-      } else {
-        const double* jr = p_.J.data() + i * n;
-#pragma omp simd reduction(+ : sumS, sumC)
-        for (Index j = 0; j < n; ++j) {
-          sumS += jr[j] * sn[j];
-          sumC += jr[j] * cs[j];
-        }
-      }
-      dth[i] = oi + kn * (cs[i] * sumS - sn[i] * sumC);
-    }
+    for (Index i = 0; i < n; ++i) dth[i] = om[i] + kn * (cos_[i] * rs_[i] - sin_[i] * rc_[i]);
   }
 
   void observe_frame(double t, ConstStateView s) override { accumulate(t, s); }
@@ -241,6 +215,55 @@ class KuramotoModel : public Flow {
     for (Index k = 0; k < shape_.n / 2; ++k) jpair_[k] = coupling_J(2 * k, 2 * k + 1);
   }
 
+  // rs_i = sum_j J_ij sin theta_j, rc_i = sum_j J_ij cos theta_j (SSA or matrix rule) from sin_,
+  // cos_, streamed by the pair loop: J_ij = exp(-alpha (omega_i - omega_j)^2) computed on the fly
+  // for the SSA rule (no N x N storage) or read from the matrix; each row summed in a fixed
+  // 8-lane order by one thread.
+  struct CoupledSums {
+    static constexpr Index kRows = 16, kCols = kWholeRow;
+    struct Tile {};
+    const KuramotoParams& p;
+    const double *sn, *cs;
+    double *rs, *rc;
+    Index n;
+    Tile make_tile() const { return {}; }
+    void begin(Tile&, Index, Index) const {}
+    void end(Tile&, Index, Index) const {}
+    void accumulate(Tile&, Index i0, Index i1, Index j0, Index j1) const {
+      const double* om = p.omega.data();
+      const double alpha = p.alpha;
+      for (Index i = i0; i < i1; ++i) {
+        double sumS = 0, sumC = 0;
+        if (p.rule == Rule::Ssa) {
+          const double oi = om[i];
+#pragma omp simd reduction(+ : sumS, sumC)
+          for (Index j = j0; j < j1; ++j) {
+            const double d = oi - om[j];
+            const double w = fast_exp_nonpos(-alpha * d * d);
+            sumS += w * sn[j];
+            sumC += w * cs[j];
+          }
+        } else {
+          const double* jr = p.J.data() + i * n;
+#pragma omp simd reduction(+ : sumS, sumC)
+          for (Index j = j0; j < j1; ++j) {
+            sumS += jr[j] * sn[j];
+            sumC += jr[j] * cs[j];
+          }
+        }
+        rs[i] = sumS;
+        rc[i] = sumC;
+      }
+    }
+  };
+  void coupled_sums() {
+    const Index n = shape_.n;
+    rs_.resize(n);
+    rc_.resize(n);
+    CoupledSums e{p_, sin_.data(), cos_.data(), rs_.data(), rc_.data(), n};
+    stream_rows(e, n, n, double(n) * double(n) >= 65536);
+  }
+
   // Frame averages since average_from (once per frame).
   void accumulate(double t, ConstStateView s) {
     if (t == last_t_ || t < p_.average_from - 1e-12) return;
@@ -285,18 +308,9 @@ class KuramotoModel : public Flow {
         if (std::abs(p_.omega[i] - omega_mean_) <= p_.K * r) ++count;
       return static_cast<double>(count) / static_cast<double>(n);
     }
-    std::vector<char> lk(static_cast<std::size_t>(n));
-#pragma omp parallel for schedule(static) if (n >= 2048)
-    for (Index i = 0; i < n; ++i) {
-      double a = 0, b = 0;
-      for (Index j = 0; j < n; ++j) {
-        const double w = coupling_J(i, j);
-        a += w * cos_[j];
-        b += w * sin_[j];
-      }
-      lk[i] = std::abs(p_.omega[i] - omega_mean_) <= p_.K * std::hypot(a, b) / static_cast<double>(n);
-    }
-    for (char c : lk) count += c;
+    coupled_sums();  // the local field r_i = |(1/N) sum_j J_ij e^{i theta_j}|
+    for (Index i = 0; i < n; ++i)
+      count += std::abs(p_.omega[i] - omega_mean_) <= p_.K * std::hypot(rc_[i], rs_[i]) / static_cast<double>(n);
     return static_cast<double>(count) / static_cast<double>(n);
   }
 
@@ -312,15 +326,10 @@ class KuramotoModel : public Flow {
     }
     const double nn = static_cast<double>(n);
     if (p_.rule == Rule::Uniform) return -0.5 * p_.K * (C * C + S * S) / nn - lin;
-    std::vector<double> rowsum(static_cast<std::size_t>(n));
-#pragma omp parallel for schedule(static) if (n >= 2048)
-    for (Index i = 0; i < n; ++i) {
-      double a = 0;
-      for (Index j = 0; j < n; ++j) a += coupling_J(i, j) * (cos_[i] * cos_[j] + sin_[i] * sin_[j]);
-      rowsum[i] = a;
-    }
+    // sum_j J_ij cos(theta_i - theta_j) = cos theta_i (J cos)_i + sin theta_i (J sin)_i
+    coupled_sums();
     double e = 0;
-    for (double v : rowsum) e += v;
+    for (Index i = 0; i < n; ++i) e += cos_[i] * rc_[i] + sin_[i] * rs_[i];
     return -0.5 * p_.K * e / nn - lin;
   }
 
@@ -378,7 +387,7 @@ class KuramotoModel : public Flow {
 
   KuramotoParams p_;
   std::uint64_t seed_;
-  Vec sin_, cos_;
+  Vec sin_, cos_, rs_, rc_;
   double omega_mean_ = 0;
   std::vector<double> jpair_;
   // frame averages

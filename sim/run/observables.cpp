@@ -1,30 +1,66 @@
 #include "sim/run/observables.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
+#include <vector>
+
+#include "sim/kernels/pair_stream.hpp"
 
 namespace attnflow {
 
-double diameter(CMatMap x) {
+namespace {
+// max and min of <x_i, x_j> and max |x_i - x_j|^2 over the pairs j > i of each row, reduced over
+// rows afterwards (in row order): one pass of the pair loop.
+struct PairExtremes {
+  static constexpr Index kRows = 32, kCols = kWholeRow;
+  struct Tile {};
+  CMatMap x;
+  bool inner;  // inner products (else squared distances)
+  double *lo, *hi;
+  Tile make_tile() const { return {}; }
+  void begin(Tile&, Index, Index) const {}
+  void end(Tile&, Index, Index) const {}
+  void accumulate(Tile&, Index i0, Index i1, Index, Index) const {
+    const Index n = x.rows();
+    for (Index i = i0; i < i1; ++i) {
+      double a = std::numeric_limits<double>::infinity(), b = -a;
+      for (Index j = i + 1; j < n; ++j) {
+        const double g = inner ? x.row(i).dot(x.row(j)) : (x.row(i) - x.row(j)).squaredNorm();
+        a = std::min(a, g);
+        b = std::max(b, g);
+      }
+      lo[i] = a;
+      hi[i] = b;
+    }
+  }
+};
+
+void pair_extremes(CMatMap x, bool inner, double& lo, double& hi) {
   const Index n = x.rows();
-  double best = 0;
-#pragma omp parallel for schedule(static) reduction(max : best) if (n > 256)
-  for (Index i = 0; i < n; ++i)
-    for (Index j = i + 1; j < n; ++j) best = std::max(best, (x.row(i) - x.row(j)).squaredNorm());
-  return std::sqrt(best);
+  std::vector<double> l(static_cast<std::size_t>(n)), h(static_cast<std::size_t>(n));
+  PairExtremes e{x, inner, l.data(), h.data()};
+  stream_rows(e, n, n, n > 256);
+  lo = std::numeric_limits<double>::infinity();
+  hi = -lo;
+  for (Index i = 0; i + 1 < n; ++i) {
+    lo = std::min(lo, l[i]);
+    hi = std::max(hi, h[i]);
+  }
+}
+}  // namespace
+
+double diameter(CMatMap x) {
+  if (x.rows() < 2) return 0;
+  double lo, hi;
+  pair_extremes(x, false, lo, hi);
+  return std::sqrt(hi);
 }
 
 double inner_spread(CMatMap x) {
-  const Index n = x.rows();
-  if (n < 2) return 0;
-  double lo = std::numeric_limits<double>::infinity(), hi = -lo;
-#pragma omp parallel for schedule(static) reduction(min : lo) reduction(max : hi) if (n > 256)
-  for (Index i = 0; i < n; ++i)
-    for (Index j = i + 1; j < n; ++j) {
-      const double g = x.row(i).dot(x.row(j));
-      lo = std::min(lo, g);
-      hi = std::max(hi, g);
-    }
+  if (x.rows() < 2) return 0;
+  double lo, hi;
+  pair_extremes(x, true, lo, hi);
   return hi - lo;
 }
 
