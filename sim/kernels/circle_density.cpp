@@ -90,14 +90,17 @@ struct CircleDensity::Impl {
 
   std::vector<std::complex<double>> d_hat, w_hat;  // spectra of the correlation kernels
   std::vector<double> k_hat;                       // real spectrum of the energy kernel
-  std::vector<double> sigma, flux, k1, k2;         // work
+  std::vector<double> sigma, flux, k1, k2, u1;     // work
 
   Impl(Index m, double b, CircleNormalization nrm, FluxLimiter l)
       : M(m), beta(b), h(kTwoPi / static_cast<double>(m)), norm(nrm), lim(l), nc(m / 2 + 1) {
     if (m < 4) throw std::invalid_argument("CircleDensity: need at least 4 cells");
-    if (!(b >= 0) || b > 700)
-      throw std::invalid_argument("CircleDensity: beta must be in [0, 700] (got " +
-                                  std::to_string(b) + ")");
+    // USA velocities scale like e^beta (overflow past 709); SA divides two quantities scaled by
+    // e^{-beta}, the smallest about h e^{-2 beta} (underflow past ~350).
+    const double bmax = nrm == CircleNormalization::Softmax ? 300.0 : 700.0;
+    if (!(b >= 0) || b > bmax)
+      throw std::invalid_argument("CircleDensity: beta must be in [0, " + std::to_string(int(bmax)) +
+                                  "] (got " + std::to_string(b) + ")");
     {
       std::lock_guard<std::mutex> lock(planner_mutex());
       rin = fftw_alloc_real(M);
@@ -305,10 +308,12 @@ double CircleDensity::positive_dt(double mass) const {
 void CircleDensity::ssp_rk3_step(Vec& rho, double dt) {
   auto& k1 = p_->k1;
   auto& k2 = p_->k2;
+  auto& u1 = p_->u1;
   const Index M = p_->M;
+  if (rho.size() != M) throw std::invalid_argument("CircleDensity::ssp_rk3_step: size mismatch");
   k1.resize(M);
   k2.resize(M);
-  std::vector<double> u1(M);
+  u1.resize(M);
   p_->rhs(rho.data(), k1.data());
   for (Index i = 0; i < M; ++i) u1[i] = rho[i] + dt * k1[i];
   p_->rhs(u1.data(), k2.data());

@@ -33,7 +33,8 @@
 //
 // beta = 0 is allowed (G = sin, and the energy convention below). Deterministic: FFTW plans are
 // made with FFTW_ESTIMATE (no timing-dependent plan choice), single-threaded; plan creation is
-// serialised by a mutex (the FFTW planner is not thread-safe). Link with -lfftw3.
+// serialised by a mutex (the FFTW planner is not thread-safe). A CircleDensity owns work buffers:
+// use one instance per thread. Link with -lfftw3.
 #include <complex>
 #include <functional>
 #include <memory>
@@ -49,7 +50,7 @@ enum class FluxLimiter { Upwind, Minmod, VanLeer, MC };
 
 class CircleDensity {
  public:
-  // cells >= 4, beta in [0, 700].
+  // cells >= 4; beta in [0, 300] for SA, [0, 700] for USA (e^{+-beta} scalings; see the .cpp).
   CircleDensity(Index cells, double beta, CircleNormalization norm,
                 FluxLimiter limiter = FluxLimiter::VanLeer);
   ~CircleDensity();
