@@ -9,6 +9,7 @@ PKGS=(
   python3 python3-numpy python3-h5py
   clang libclang-rt-14-dev libomp-dev
   libbenchmark-dev libopenblas-dev python3-torch
+  libfftw3-dev
 )
 missing=()
 for p in "${PKGS[@]}"; do

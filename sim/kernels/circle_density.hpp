@@ -40,8 +40,8 @@
 #include <memory>
 #include <vector>
 
-#include "sim/rng.hpp"
-#include "sim/state.hpp"
+#include "sim/core/rng.hpp"
+#include "sim/core/state.hpp"
 
 namespace attnflow {
 

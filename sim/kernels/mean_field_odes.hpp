@@ -28,7 +28,7 @@
 #include <cmath>
 #include <complex>
 
-#include "sim/state.hpp"
+#include "sim/core/state.hpp"
 
 namespace attnflow::mean_field {
 

@@ -13,7 +13,7 @@
 
 #include "sim/kernels/circle_density.hpp"
 #include "sim/kernels/mean_field_odes.hpp"
-#include "sim/rng.hpp"
+#include "sim/core/rng.hpp"
 
 using namespace attnflow;
 
