@@ -24,10 +24,18 @@ std::vector<double> Scenario::frame_times() const {
   }
   const auto f = run.frames;
   if (f == 1) return {t1};
-  if (layers_mode()) {
-    // Frames fall on whole layers (validation keeps frames <= layers + 1, so they are distinct).
-    for (std::int64_t k = 0; k < f; ++k)
-      ts.push_back(t0 + dt * static_cast<double>((k * integrator.layers) / (f - 1)));
+  // Fixed steps of exactly dt (layers, or dt dividing t_end - t0): frames fall on whole steps,
+  // k (S / (f - 1)) rounded down, so steps are never shortened to hit a frame time (validation
+  // keeps frames <= S + 1, so they are distinct).
+  const double steps = (t1 - t0) / dt;
+  const bool whole = layers_mode() || (integrator_info && !integrator_info->adaptive &&
+                                       std::abs(steps - std::round(steps)) <= 1e-9 * std::max(1.0, steps));
+  if (whole) {
+    const auto S = layers_mode() ? integrator.layers : static_cast<std::int64_t>(std::llround(steps));
+    for (std::int64_t k = 0; k < f; ++k) {
+      const std::int64_t step = (k * S) / (f - 1);
+      ts.push_back(step == S ? t1 : t0 + dt * static_cast<double>(step));
+    }
     return ts;
   }
   for (std::int64_t k = 0; k < f; ++k)

@@ -18,7 +18,7 @@ struct RunSpec {
   std::string name = "run";
   std::uint64_t seed = 0;
   std::string output;          // resolved path of the .h5 file
-  std::int64_t frames = 101;   // frames written, evenly spaced in [t0, t_end]
+  std::int64_t frames = 101;   // frames written over [t0, t_end] (on whole steps when dt divides it)
   bool frames_given = false;   // frames came from the scenario (not the default)
   std::int64_t save_every = 0; // alternative: a frame every k steps (fixed-step only)
 };
