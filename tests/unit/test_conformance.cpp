@@ -251,7 +251,7 @@ TEST_CASE("every registered model has a scenario, a finite RHS, thread bit-ident
     // Finite RHS / layer on the initial state and on a perturbed state; 1 vs 2 threads.
     auto model = big.build_model(big.run.seed);
     State s = initial_state(big);
-    model->initialize(s);
+    model->initialize(s, big.run.seed);
     model->retract(s);
     Rng rng(3);
     State p = s;
