@@ -22,6 +22,8 @@
 #include "sim/core/registry.hpp"
 #include "sim/io/resume.hpp"
 #include "sim/io/run_file.hpp"
+#include "sim/io/sweep_file.hpp"
+#include "sim/cli/ensemble_cmd.hpp"
 #include "sim/config/scenario.hpp"
 #include "sim/run/simulation.hpp"
 
@@ -51,10 +53,23 @@ struct Common {
   bool quiet = false;
 };
 
-int cmd_run(const std::string& path, const std::string& out, const Common& c, bool resume) {
+int cmd_run(const std::string& path, const std::string& out, const Common& c, bool resume,
+            const std::string& system) {
   std::optional<ResumePoint> rp;
   Scenario sc;
-  if (resume) {
+  if (resume && is_sweep_file(path)) {  // a sweep file: run the grid points not yet done
+    if (!out.empty() || !c.sets.empty())
+      throw ConfigError("--resume continues a sweep as it was: -o and --set do not apply");
+    const SweepData d = read_sweep(path);
+    LoadOptions lo;
+    lo.resume = true;
+    lo.claim_windows = false;
+    sc = load_scenario_text(d.scenario_text, d.scenario_path, {}, lo);
+    return cli::run_sweep(sc, path, c.quiet, true);
+  }
+  if (!system.empty()) {
+    sc = cli::system_scenario(path, c.sets, system);
+  } else if (resume) {
     if (!out.empty() || !c.sets.empty())
       throw ConfigError("--resume continues a run as it was: -o and --set do not apply");
     rp = read_resume_point(path);
@@ -70,6 +85,7 @@ int cmd_run(const std::string& path, const std::string& out, const Common& c, bo
     LoadOptions lo;
     lo.claim_windows = false;  // `run` evaluates no claims
     sc = load_scenario(path, c.sets, lo);
+    if (sc.is_ensemble()) return cli::run_sweep(sc, out.empty() ? sc.run.output : out, c.quiet, false);
   }
   Simulation sim(sc);
   FileRunOptions opt;
@@ -96,6 +112,12 @@ int cmd_check(const std::vector<std::string>& paths, const Common& c) {
   for (const auto& path : paths) {
     Scenario sc = load_scenario(path, c.sets);
     if (sc.expect.empty()) throw ConfigError(path + ": no [[expect]] claims to check");
+    if (sc.is_ensemble()) {
+      const int f = cli::check_sweep(sc, path, c.quiet);
+      if (f < 0) return 128 - f;
+      failed += f;
+      continue;
+    }
     Simulation sim(sc);
     FileRunOptions opt;
     opt.progress = !c.quiet && isatty(STDERR_FILENO);
@@ -138,12 +160,14 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   Common common;
 
-  std::string run_path, run_out;
+  std::string run_path, run_out, run_system;
   bool run_resume = false;
   auto* run = app.add_subcommand("run", "run a scenario and write its trajectory (HDF5/H5MD)");
   run->add_option("scenario", run_path, "scenario file (TOML), or RUN.h5 with --resume")->required();
   run->add_flag("--resume", run_resume, "continue an interrupted run file from its last complete frame");
   run->add_option("-o,--output", run_out, "output file (default: [run] output or out/<name>.h5)");
+  run->add_option("--system", run_system,
+                  "G:I: run system I of grid point G of the scenario's ensemble alone (bit-identical)");
   run->add_option("--set", common.sets, "override a scenario key, e.g. --set integrator.dt=0.05");
   run->add_flag("-q,--quiet", common.quiet, "no progress bar or summary");
 
@@ -175,7 +199,7 @@ int main(int argc, char** argv) {
   }
 
   try {
-    if (*run) return cmd_run(run_path, run_out, common, run_resume);
+    if (*run) return cmd_run(run_path, run_out, common, run_resume, run_system);
     if (*check) return cmd_check(check_paths, common);
     if (*val) return cmd_validate(val_paths, common);
     if (*list) {

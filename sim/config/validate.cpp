@@ -196,7 +196,24 @@ void check_claims(Scenario& sc, TomlDoc& doc, const LoadOptions& opt) {
   const auto& qs = sc.observe.quantities;
   auto recorded = [&](const std::string& q) { return std::find(qs.begin(), qs.end(), q) != qs.end(); };
   const std::vector<double> times = sc.frame_times();
+  static const std::vector<std::string> ensemble_kinds = {"probability", "ensemble_mean", "crossing",
+                                                          "ensemble_power_law", "ensemble_curve"};
   for (const auto& c : sc.expect) {
+    const bool ens = std::find(ensemble_kinds.begin(), ensemble_kinds.end(), c.kind) != ensemble_kinds.end();
+    if (ens && !sc.is_ensemble() && !opt.grid_point)
+      throw ConfigError(c.where.str() + ": claim kind \"" + c.kind + "\" is about an ensemble: add an "
+                                        "[ensemble] table (size = systems)");
+    if (!ens && sc.is_ensemble())
+      throw ConfigError(c.where.str() + ": claim kind \"" + c.kind + "\" is about a single run; an "
+                                        "ensemble takes probability, ensemble_mean, crossing, "
+                                        "ensemble_power_law or ensemble_curve");
+    if (ens) {
+      const auto& st = sc.ensemble.statistics;
+      if (sc.is_ensemble() && std::find(st.begin(), st.end(), c.statistic) == st.end())
+        throw ConfigError(c.where.str() + ": claim statistic '" + c.statistic +
+                          "' must be listed in ensemble.statistics");
+      continue;
+    }
     if (!c.observable.empty() && !recorded(c.observable))
       throw ConfigError(c.where.str() + ": claim observable '" + c.observable +
                         "' must be listed in observe.quantities");
