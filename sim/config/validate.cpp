@@ -72,19 +72,17 @@ void check_run_name(Scenario& sc, TomlDoc& doc) {
                                  (n.size() > 60 ? n.substr(0, 60) + "..." : n) + "\")");
 }
 
-void check_output(Scenario& sc, TomlDoc& doc) {
+void check_output(Scenario& sc, TomlDoc& doc, const LoadOptions& opt) {
   if (sc.run.output.empty()) fail(doc, "run", "output", "must not be empty");
+  if (opt.resume) return;  // a resumed run writes its run file, not run.output
   if (!writable_dir_for(sc.run.output))
     fail(doc, "run", "output", "is not writable (\"" + sc.run.output + "\": no writable folder)");
   const fs::path out(sc.run.output);
   const fs::path sidecar = out.parent_path() / (out.stem().string() + ".xdmf2");
-  std::vector<std::string> inputs = sc.inputs;
-  inputs.push_back(sc.path);
-  for (const auto& in : inputs)
-    for (const fs::path& o : {out, sidecar})
-      if (same_file(o, in))
-        fail(doc, "run", "output", "= \"" + sc.run.output + "\" would write over " + in +
-                                       ", an input of this run");
+  const std::string in = output_overwrites_input(sc, {out.string(), sidecar.string()});
+  if (!in.empty())
+    fail(doc, "run", "output", "= \"" + sc.run.output + "\" would write over " + in +
+                                   ", an input of this run");
 }
 
 // Memory the model's parameters need beyond the state: d x d matrices (a handful) and, for the
@@ -241,6 +239,8 @@ void check_claims(Scenario& sc, TomlDoc& doc, const LoadOptions& opt) {
       } catch (const ConfigError& e) {
         throw ConfigError(c.where.str() + ": against = \"" + c.against + "\" does not load: " + e.what());
       }
+      sc.inputs.push_back(other.path);
+      sc.inputs.insert(sc.inputs.end(), other.inputs.begin(), other.inputs.end());
       const auto& oq = other.observe.quantities;
       if (std::find(oq.begin(), oq.end(), c.observable) == oq.end())
         throw ConfigError(c.where.str() + ": against = \"" + c.against + "\" does not record '" +
@@ -250,6 +250,15 @@ void check_claims(Scenario& sc, TomlDoc& doc, const LoadOptions& opt) {
 }
 
 }  // namespace
+
+std::string output_overwrites_input(const Scenario& sc, const std::vector<std::string>& outputs) {
+  std::vector<std::string> inputs = sc.inputs;
+  if (!sc.path.empty()) inputs.push_back(sc.path);
+  for (const auto& in : inputs)
+    for (const auto& o : outputs)
+      if (same_file(o, in)) return in;
+  return {};
+}
 
 double memory_limit_bytes() {
   double limit = 0;
@@ -277,11 +286,11 @@ void check_state_size(Section& s, const TokensSpec& t) {
 
 void validate(Scenario& sc, TomlDoc& doc, const LoadOptions& opt) {
   check_run_name(sc, doc);
-  check_output(sc, doc);
   check_model_and_integrator(sc, doc);
   check_steps_and_frames(sc, doc);
   check_observables(sc, doc);
   check_claims(sc, doc, opt);
+  check_output(sc, doc, opt);  // after the claims: compare_runs scenarios add their inputs
 
   const double bytes = 8.0 * 8.0 * double(sc.tokens.n) * double(sc.tokens.d) + parameter_bytes(sc);
   if (bytes > memory_limit_bytes())

@@ -6,11 +6,7 @@
 
 set(RENDER_TEST_DIR ${CMAKE_CURRENT_BINARY_DIR}/render_tests)
 set(RENDER_SRC ${CMAKE_CURRENT_LIST_DIR})
-if(ATTNFLOW_VIZ_STANDALONE)
-  set(RENDER_CMD $<TARGET_FILE:attnflow_render_tool>)
-else()
-  set(RENDER_CMD "$<TARGET_FILE:attnflow> render")  # one string: check.sh splits it
-endif()
+set(RENDER_CMD "$<TARGET_FILE:attnflow> render")  # one string: check.sh splits it
 set(PROBE $<TARGET_FILE:attnflow_png_probe>)
 set(PY /usr/bin/python3)
 set(SPHERE ${RENDER_TEST_DIR}/sphere.h5)
@@ -116,11 +112,11 @@ set_tests_properties(render_pvpython_sidecar PROPERTIES FIXTURES_REQUIRED render
 
 # The real thing: `attnflow run` the quickstart scenario, render it, and open its sidecar in
 # ParaView (only when built inside the attnflow project).
-if(NOT ATTNFLOW_VIZ_STANDALONE AND EXISTS ${PROJECT_SOURCE_DIR}/scenarios/quickstart.toml)
+if(EXISTS ${PROJECT_SOURCE_DIR}/scenarios/quickstart.toml)
   set(QS ${RENDER_TEST_DIR}/quickstart/quickstart.h5)
-  add_test(NAME render_quickstart_run
+  add_test(NAME render_quickstart_run  # (a test artifact: replaced, not kept as a backup)
     COMMAND $<TARGET_FILE:attnflow> run ${PROJECT_SOURCE_DIR}/scenarios/quickstart.toml
-            -o ${QS} --quiet)
+            -o ${QS} --quiet --overwrite)
   set_tests_properties(render_quickstart_run PROPERTIES FIXTURES_SETUP render_quickstart
     LABELS render)
   add_test(NAME render_quickstart
