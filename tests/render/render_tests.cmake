@@ -136,4 +136,19 @@ if(EXISTS ${PROJECT_SOURCE_DIR}/scenarios/quickstart.toml)
             auto auto ${CMAKE_BINARY_DIR}/paraview-cache)
   set_tests_properties(render_quickstart_pvpython PROPERTIES FIXTURES_REQUIRED render_quickstart
     LABELS render SKIP_RETURN_CODE 77 RESOURCE_LOCK xvfb TIMEOUT 900)
+
+  # A run whose file name needs XML escaping in the sidecar ('&', '<', '>'): ParaView still
+  # opens it and finds its 64 points in each of its 5 frames.
+  set(ESC_DIR ${RENDER_TEST_DIR}/escaped)
+  add_test(NAME render_escaped_name_run
+    COMMAND $<TARGET_FILE:attnflow> run ${PROJECT_SOURCE_DIR}/scenarios/quickstart.toml
+            -o "${ESC_DIR}/a&b<c>.h5" --quiet --overwrite --set run.frames=5
+            --set integrator.t_end=0.4)
+  set_tests_properties(render_escaped_name_run PROPERTIES FIXTURES_SETUP render_escaped
+    LABELS render)
+  add_test(NAME render_escaped_name_pvpython
+    COMMAND bash ${RENDER_SRC}/pvpython_sidecar.sh "${ESC_DIR}/a&b<c>.xdmf2" 64 5
+            ${CMAKE_BINARY_DIR}/paraview-cache)
+  set_tests_properties(render_escaped_name_pvpython PROPERTIES FIXTURES_REQUIRED render_escaped
+    LABELS render SKIP_RETURN_CODE 77 RESOURCE_LOCK xvfb TIMEOUT 900)
 endif()
