@@ -150,21 +150,26 @@ struct H5mdReader::Impl {
     return o > 0;
   }
 
-  // Opens an existing dataset (ConfigError if it is something else; IoError if damaged).
-  Id dataset(const std::string& p) const {
-    if (!exists(p)) config("no dataset " + p);
-    Id d(H5Dopen2(file.get(), p.c_str(), H5P_DEFAULT));
-    if (!d.ok()) {
+  // Opens the dataset or group at `p` (ConfigError if it is something else; IoError if damaged).
+  Id open(const std::string& p, H5I_type_t want) const {
+    const bool ds = want == H5I_DATASET;
+    Id o(ds ? H5Dopen2(file.get(), p.c_str(), H5P_DEFAULT) : H5Gopen2(file.get(), p.c_str(), H5P_DEFAULT));
+    if (!o.ok()) {
       const std::string why = h5_reason();
       const H5I_type_t t = kind_of(p);
-      if (t != H5I_BADID && t != H5I_DATASET) {
+      if (t != H5I_BADID && t != want) {
         H5Eclear2(H5E_DEFAULT);
-        config(p + " is not a dataset");
+        config(p + (ds ? " is not a dataset" : " is not a group"));
       }
       damaged("cannot open " + p, why);
     }
-    return d;
+    return o;
   }
+  Id dataset(const std::string& p) const {
+    if (!exists(p)) config("no dataset " + p);
+    return open(p, H5I_DATASET);
+  }
+  Id group(const std::string& p) const { return open(p, H5I_GROUP); }
 
   // Whether `p` exists and is a dataset (an object that cannot be opened is damage).
   bool is_dataset(const std::string& p) const {
@@ -234,20 +239,6 @@ struct H5mdReader::Impl {
   // The first `frames` rows (a per-frame series cut to the complete frames).
   std::vector<double> series(const std::string& p, Dims* shape = nullptr) const {
     return read_rows<double>(p, 0, static_cast<hsize_t>(frames), H5T_NATIVE_DOUBLE, shape);
-  }
-
-  Id group(const std::string& p) const {
-    Id g(H5Gopen2(file.get(), p.c_str(), H5P_DEFAULT));
-    if (!g.ok()) {
-      const std::string why = h5_reason();
-      const H5I_type_t t = kind_of(p);
-      if (t != H5I_BADID && t != H5I_GROUP) {
-        H5Eclear2(H5E_DEFAULT);
-        config(p + " is not a group");
-      }
-      damaged("cannot open " + p, why);
-    }
-    return g;
   }
 
   std::vector<std::string> children(const std::string& p) const {
@@ -549,32 +540,17 @@ std::vector<std::int64_t> H5mdReader::steps() const {
   return s;
 }
 
-namespace {
-RowMat to_matrix(const std::vector<double>& v, const Dims& shape, const std::string& path,
-                 const std::string& dataset, std::size_t rank) {
-  if (shape.size() != rank) throw ConfigError(path + ": " + dataset + " is not a [T][N][d] series");
-  const Index rows = static_cast<Index>(shape[1]), cols = rank == 3 ? static_cast<Index>(shape[2]) : 1;
-  return Eigen::Map<const RowMat>(v.data(), rows, cols);
-}
-}  // namespace
-
-RowMat H5mdReader::positions(std::int64_t k) const {
-  Dims s;
-  const auto v = impl_->frame<double>(kPositionValue, k, H5T_NATIVE_DOUBLE, &s);
-  return to_matrix(v, s, impl_->path, kPositionValue, 3);
+// Frame k of a [T][N][d] series as an N x d matrix.
+RowMat H5mdReader::frame_matrix(const char* dataset, std::int64_t k) const {
+  Dims shape;
+  const auto v = impl_->frame<double>(dataset, k, H5T_NATIVE_DOUBLE, &shape);
+  if (shape.size() != 3) impl_->config(std::string(dataset) + " is not a [T][N][d] series");
+  return Eigen::Map<const RowMat>(v.data(), static_cast<Index>(shape[1]), static_cast<Index>(shape[2]));
 }
 
-RowMat H5mdReader::momenta(std::int64_t k) const {
-  Dims s;
-  const auto v = impl_->frame<double>(kMomentumValue, k, H5T_NATIVE_DOUBLE, &s);
-  return to_matrix(v, s, impl_->path, kMomentumValue, 3);
-}
-
-RowMat H5mdReader::view(std::int64_t k) const {
-  Dims s;
-  const auto v = impl_->frame<double>(kViewValue, k, H5T_NATIVE_DOUBLE, &s);
-  return to_matrix(v, s, impl_->path, kViewValue, 3);
-}
+RowMat H5mdReader::positions(std::int64_t k) const { return frame_matrix(kPositionValue, k); }
+RowMat H5mdReader::momenta(std::int64_t k) const { return frame_matrix(kMomentumValue, k); }
+RowMat H5mdReader::view(std::int64_t k) const { return frame_matrix(kViewValue, k); }
 
 Vec H5mdReader::phases(std::int64_t k) const {
   Dims s;

@@ -136,6 +136,7 @@ class H5mdReader {
   void write_matrices(const std::string& name, const std::vector<RowMat>& heads);
 
  private:
+  RowMat frame_matrix(const char* dataset, std::int64_t k) const;
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -303,6 +303,31 @@ def test_broken(path):
             fail("an output file was written for invalid input")
 
 
+def blowup_scenario(out, x0, dt, frames):
+    """x' = x^3 from x(0) = x0 (one token, d = 1, rk4 to t = 1): blows up at t = 1/(2 x0^2)."""
+    csv = os.path.join(TMP, f"x0_{x0}.csv")
+    open(csv, "w").write(x0 + "\n")
+    scen = os.path.join(TMP, f"blowup_{x0}.toml")
+    open(scen, "w").write(f"""[run]
+output = "{out}"
+frames = {frames}
+[tokens]
+n = 1
+d = 1
+init = "file"
+path = "{csv}"
+[model]
+kind = "linear_attention"
+A = [[1.0]]
+V = [[1.0]]
+[integrator]
+kind = "rk4"
+dt = {dt}
+t_end = 1.0
+""")
+    return scen
+
+
 def test_exit_codes():
     rc, so, se = run(["--help"])
     assert rc == 0 and "run" in so, (rc, so)
@@ -315,26 +340,7 @@ def test_exit_codes():
     rc, so, se = run(["run", "/no/such/file.toml"])
     assert rc == 2 and "cannot open" in se, (rc, se)
     # x' = x^3 from x0 = 1 blows up at t = 1/2: exit 3 naming step and time; frames kept.
-    csv = os.path.join(TMP, "x0.csv")
-    open(csv, "w").write("1.0\n")
-    scen = os.path.join(TMP, "blowup.toml")
-    open(scen, "w").write(f"""[run]
-output = "{TMP}/blowup.h5"
-frames = 101
-[tokens]
-n = 1
-d = 1
-init = "file"
-path = "{csv}"
-[model]
-kind = "linear_attention"
-A = [[1.0]]
-V = [[1.0]]
-[integrator]
-kind = "rk4"
-dt = 0.001
-t_end = 1.0
-""")
+    scen = blowup_scenario(f"{TMP}/blowup.h5", x0="1.0", dt=0.001, frames=101)
     rc, so, se = run(["run", scen, "--quiet"])
     print(se)
     assert rc == 3, rc
@@ -410,12 +416,7 @@ def test_resume():
         rc, so, se = run(["run", kur, "-o", full] + ksets)
         assert rc == 0, se
         done = interrupt_after(["run", kur, "-o", part] + ksets, part, 3, 121, sig)
-        rc, so, se = run(["run", "--resume", part])
-        print("kuramoto", sig, "interrupted after", done, "frames;", se.strip())
-        if rc != 0:
-            fail(f"kuramoto resume exit {rc}")
-            continue
-        same_resume(full, part, "kuramoto averages")
+        resume_equals(full, part, f"kuramoto averages, signal {sig} after {done} frames")
 
 
 def test_concurrent_runs():
@@ -537,31 +538,6 @@ def test_backups():
         fail("run --help does not document the backups and --overwrite")
 
 
-def blowup_scenario(out):
-    """x' = x^3 from x0 = 1e100: the state is finite at t = 0 and overflows in step 1."""
-    csv = os.path.join(TMP, "big.csv")
-    open(csv, "w").write("1e100\n")
-    scen = os.path.join(TMP, "blowup1.toml")
-    open(scen, "w").write(f"""[run]
-output = "{out}"
-frames = 3
-[tokens]
-n = 1
-d = 1
-init = "file"
-path = "{csv}"
-[model]
-kind = "linear_attention"
-A = [[1.0]]
-V = [[1.0]]
-[integrator]
-kind = "rk4"
-dt = 0.5
-t_end = 1.0
-""")
-    return scen
-
-
 def test_interrupted_keeps_old():
     out = os.path.join(TMP, "k.h5")
     side = os.path.join(TMP, "k.xdmf2")
@@ -589,7 +565,8 @@ def test_interrupted_keeps_old():
         if "left as it was" not in se:
             fail("the message does not say the earlier file was left as it was")
         unchanged(f"SIGINT in the start-up {extra}")
-        rc, so, se = run(["run", blowup_scenario(out), "--quiet"] + extra)
+        # x(0) = 1e100: finite at t = 0, overflows in step 1.
+        rc, so, se = run(["run", blowup_scenario(out, x0="1e100", dt=0.5, frames=3), "--quiet"] + extra)
         print("NaN at step 1", extra, "->", rc, se.strip())
         if rc != 3 or "step 1" not in se:
             fail(f"NaN at step 1: exit {rc}, expected 3 naming step 1")
@@ -686,7 +663,13 @@ def test_sidecar_xml():
         print(name, ": sidecar parses,", len(hdf), "HDF items")
 
 
-def same_resume(full, part, what):
+def resume_equals(full, part, what):
+    """`run --resume part` succeeds and part then equals the uninterrupted run `full`."""
+    rc, so, se = run(["run", "--resume", part])
+    print(what, ":", se.strip())
+    if rc != 0:
+        fail(f"{what}: resume exit {rc}")
+        return
     T = same_trajectory(full, part)
     with h5py.File(part, "r") as f:
         assert f["parameters"].attrs["complete"] == 1
@@ -761,12 +744,7 @@ quantities = ["energy", "diameter"]
     assert rc == 0, se
     done = interrupt_after(["run", scen, "-o", part, "--quiet"], part, 2, 61)
     os.remove(csv)
-    rc, so, se = run(["run", "--resume", part])
-    print("resume without the CSV after", done, "frames ->", rc, se.strip())
-    if rc != 0:
-        fail(f"resume without the init CSV: exit {rc}")
-        return
-    same_resume(full, part, "CSV deleted, d = 5")
+    resume_equals(full, part, f"CSV deleted after {done} frames, d = 5")
 
 
 def test_determinism():

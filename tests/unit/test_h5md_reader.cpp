@@ -72,14 +72,22 @@ void add_partial_frame(const std::string& file, const char* dataset) {
   H5Fclose(f);
 }
 
+// kRun written to a fresh folder: the simulation (for its series and final state) and the file.
+struct WrittenRun {
+  TempDir tmp;
+  Scenario sc = test::scenario(kRun);
+  Simulation sim{sc};
+  std::string file;
+  explicit WrittenRun(const std::string& name) : tmp(name), file(tmp / "run.h5") { run_to_file(sim, file); }
+};
+
 }  // namespace
 
 TEST_CASE("the reader returns what the run wrote: metadata, frames, positions, observables, checkpoints") {
-  TempDir tmp("reader");
-  const std::string file = tmp / "run.h5";
-  const Scenario sc = test::scenario(kRun);
-  Simulation sim(sc);
-  run_to_file(sim, file);
+  WrittenRun w("reader");
+  const std::string& file = w.file;
+  const Scenario& sc = w.sc;
+  Simulation& sim = w.sim;
   {
     H5mdReader r(file);
     r.require_run();
@@ -126,11 +134,8 @@ TEST_CASE("the reader returns what the run wrote: metadata, frames, positions, o
 }
 
 TEST_CASE("the reader writes fits and matrices under the file's lock, and reads them back") {
-  TempDir tmp("reader_fits");
-  const std::string file = tmp / "run.h5";
-  const Scenario sc = test::scenario(kRun);
-  Simulation sim(sc);
-  run_to_file(sim, file);
+  WrittenRun w("reader_fits");
+  const std::string& file = w.file;
   {
     H5mdReader r(file);
     StoredFit f;
@@ -233,11 +238,10 @@ TEST_CASE("output claims: a second writer is refused, an uncommitted claim leave
 }
 
 TEST_CASE("a resume point comes from the file alone: last frame, counters, stored frames, hash") {
-  TempDir tmp("resume");
-  const std::string file = tmp / "run.h5";
-  const Scenario sc = test::scenario(kRun);
-  Simulation sim(sc);
-  run_to_file(sim, file);
+  WrittenRun w("resume");
+  const std::string& file = w.file;
+  const Scenario& sc = w.sc;
+  Simulation& sim = w.sim;
   const RowMat x2 = H5mdReader(file).positions(2);
   {
     const ResumePoint rp = read_resume_point(file);
