@@ -58,9 +58,8 @@ struct Common {
   bool overwrite = false;
 };
 
-const char* kRunHelp =
-    "run a scenario and write its trajectory (HDF5/H5MD)\n"
-    "An existing output RUN.h5 (and its RUN.xdmf2) is kept as #RUN.h5.1# (#RUN.xdmf2.1#; the\n"
+const char* kRunOutputHelp =
+    "Output files: an existing RUN.h5 (and its RUN.xdmf2) is kept as #RUN.h5.1# (#RUN.xdmf2.1#; the\n"
     "next free number, up to 99) once the new run has computed its first frame; --overwrite\n"
     "replaces it instead. A run that fails or is stopped before that leaves it as it was. The\n"
     "output may not be an input of the run, nor a file another run is writing (exit 2).";
@@ -185,7 +184,8 @@ int main(int argc, char** argv) {
 
   std::string run_path, run_out;
   bool run_resume = false;
-  auto* run = app.add_subcommand("run", kRunHelp);
+  auto* run = app.add_subcommand("run", "run a scenario and write its trajectory (HDF5/H5MD)");
+  run->footer(kRunOutputHelp);
   run->add_option("scenario", run_path, "scenario file (TOML), or RUN.h5 with --resume")->required();
   run->add_flag("--resume", run_resume, "continue an interrupted run file from its last complete frame");
   run->add_option("-o,--output", run_out, "output file (default: [run] output or out/<name>.h5)");
