@@ -14,8 +14,9 @@
 
 namespace attnflow::cli {
 
-int run_sweep(const Scenario& sc, const std::string& output, bool quiet, bool resume) {
-  SweepWriter w(output, sc, resume ? SweepWriter::Mode::Append : SweepWriter::Mode::Create);
+int run_sweep(const Scenario& sc, const std::string& output, bool quiet, bool resume,
+              ExistingOutput existing) {
+  SweepWriter w(output, sc, resume ? SweepWriter::Mode::Append : SweepWriter::Mode::Create, existing);
   EnsembleOptions opt;
   opt.progress = !quiet && isatty(STDERR_FILENO);
   opt.skip = w.done();
@@ -34,7 +35,9 @@ int run_sweep(const Scenario& sc, const std::string& output, bool quiet, bool re
   const auto done = w.done();
   const bool complete = std::all_of(done.begin(), done.end(), [](char d) { return d != 0; });
   w.write_summary(s, complete);
+  const std::string backup = w.backup();
   w.close();
+  if (!backup.empty()) std::cerr << "attnflow: the earlier " << output << " is now " << backup << "\n";
   if (!quiet || s.signal) std::cerr << s.line() << " -> " << output << "\n";
   if (s.signal) {
     std::cerr << "stopped by signal " << s.signal << "; " << output
@@ -45,8 +48,8 @@ int run_sweep(const Scenario& sc, const std::string& output, bool quiet, bool re
   return 0;
 }
 
-int check_sweep(const Scenario& sc, const std::string& label, bool quiet) {
-  const int rc = run_sweep(sc, sc.run.output, quiet, false);
+int check_sweep(const Scenario& sc, const std::string& label, bool quiet, ExistingOutput existing) {
+  const int rc = run_sweep(sc, sc.run.output, quiet, false, existing);
   if (rc) return -(rc - 128);
   const SweepData data = read_sweep(sc.run.output, true);
   int failed = 0;

@@ -582,6 +582,15 @@ Scenario load_scenario_text(const std::string& text, const std::string& name,
   return load(doc, text, overrides, opt);
 }
 
+std::string toml_string(const std::string& text, const std::string& dotted_key) {
+  try {
+    const toml::table t = toml::parse(text, std::string_view("stored scenario"));
+    if (auto v = t.at_path(dotted_key).value<std::string>()) return *v;
+  } catch (const toml::parse_error&) {
+  }
+  return {};
+}
+
 Scenario load_scenario(const std::string& path, const std::vector<std::string>& overrides,
                        const LoadOptions& opt) {
   std::ifstream in(path, std::ios::binary);
