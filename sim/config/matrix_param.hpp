@@ -1,7 +1,10 @@
 #pragma once
-// A d x d matrix parameter of a model: "identity" | "random" | "random_spd" | explicit array.
-//   random     : i.i.d. N(0, 1/d) entries
-//   random_spd : I + G G^T / d with G i.i.d. N(0, 1)   (symmetric positive definite)
+// A d x d matrix parameter of a model: "identity" | "-identity" | "random" | "gaussian_product" |
+// "goe" | "random_spd" | "zero" | explicit array. With G, G1, G2 d x d with i.i.d. N(0, 1) entries:
+//   random           : G / sqrt(d)             (i.i.d. N(0, 1/d) entries)
+//   gaussian_product : G1 G2 / sqrt(d)         (GLPR's random bilinear form; entries of variance 1)
+//   goe              : (G + G^T) / sqrt(2 d)   (symmetric; off-diagonal variance 1/d, diagonal 2/d)
+//   random_spd       : I + G G^T / d           (symmetric positive definite)
 // Random matrices are drawn from the stream "model.<key>" of the run seed.
 #include <cstdint>
 #include <string>
@@ -11,7 +14,8 @@
 namespace attnflow {
 
 struct MatrixParam {
-  enum class Kind { Identity, Random, RandomSpd, Explicit, Zero } kind = Kind::Identity;
+  enum class Kind { Identity, MinusIdentity, Random, GaussianProduct, Goe, RandomSpd, Explicit, Zero } kind =
+      Kind::Identity;
   std::string key;
   RowMat value;  // Explicit
   RowMat resolve(Index d, std::uint64_t seed) const;

@@ -395,7 +395,15 @@ void check_ensemble(Scenario& sc, TomlDoc& doc, const LoadOptions& opt) {
                         "number of frames (" + std::to_string(F) + " at the first point, " +
                         std::to_string(sc.grid[g]->frame_times().size()) + " at point " + std::to_string(g) +
                         "); give run.frames explicitly");
-  for (const auto& c : sc.expect) check_ensemble_claim(sc, c);
+  if (e.trajectories > 0)
+    for (std::size_t g = 0; g < G; ++g)
+      if (sc.grid[g]->tokens.n != sc.grid.front()->tokens.n || sc.grid[g]->tokens.d != sc.grid.front()->tokens.d)
+        throw ConfigError(at(doc, "ensemble", "trajectories").str() + ": ensemble.trajectories keeps full "
+                          "trajectories in one array, so every sweep point needs the same tokens.n and "
+                          "tokens.d (point " + std::to_string(g) + " differs); sweep them without "
+                          "trajectories, or run a point alone with `attnflow run --system G:I`");
+  if (opt.claim_windows)  // `run` evaluates no claims
+    for (const auto& c : sc.expect) check_ensemble_claim(sc, c);
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "sim/core/integrator.hpp"
 
+#include "sim/core/parallel.hpp"
+
 #include <cmath>
 #include <sstream>
 
@@ -12,8 +14,13 @@ void check_finite(const State& s, std::int64_t step, double t) {
   const Index n = s.u.size();
   const double* u = s.u.data();
   double probe = 0;
-#pragma omp parallel for simd reduction(+ : probe) schedule(static) if (n >= (1 << 18))
-  for (Index k = 0; k < n; ++k) probe += u[k] * 0.0;
+  if (fork_threads(n >= (1 << 18))) {
+#pragma omp parallel for simd reduction(+ : probe) schedule(static)
+    for (Index k = 0; k < n; ++k) probe += u[k] * 0.0;
+  } else {
+#pragma omp simd reduction(+ : probe)
+    for (Index k = 0; k < n; ++k) probe += u[k] * 0.0;
+  }
   if (probe == 0) return;
   const Index nd = s.shape.block();
   for (Index k = 0; k < s.u.size(); ++k) {

@@ -15,7 +15,8 @@ void Model::retract(State& s) const {
   for (Index i = 0; i < x.rows(); ++i) {
     // stableNorm scales before squaring: rows with huge entries normalise instead of overflowing
     // to inf (which turned them into zero vectors).
-    const double nrm = x.row(i).stableNorm();
+    const double sq = x.row(i).squaredNorm();
+    const double nrm = sq > 1e-280 && sq < 1e280 ? std::sqrt(sq) : x.row(i).stableNorm();
     if (nrm > 0 && std::isfinite(nrm)) {
       x.row(i) /= nrm;
     } else if (nrm == 0) {

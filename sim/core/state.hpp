@@ -10,6 +10,8 @@
 #include <Eigen/Dense>
 #include <algorithm>
 
+#include "sim/core/parallel.hpp"
+
 // Eigen's alignment is part of attnflow's ABI (CMakeLists.txt: ATTNFLOW_EIGEN_ABI).
 #if EIGEN_MAX_ALIGN_BYTES != 64 || EIGEN_MAX_STATIC_ALIGN_BYTES != 64
 #error "attnflow: compile with -DEIGEN_MAX_ALIGN_BYTES=64 -DEIGEN_MAX_STATIC_ALIGN_BYTES=64 (the CMake package attnflow::attnflow sets them)"
@@ -74,11 +76,10 @@ void assign_parallel(Vec& out, const Expr& e) {
   }
   if (out.size() != n) out.resize(n);
   const Index chunks = (n + kChunk - 1) / kChunk;
-#pragma omp parallel for schedule(static)
-  for (Index c = 0; c < chunks; ++c) {
+  parallel_for(chunks, true, [&](Index c) {
     const Index lo = c * kChunk, len = std::min(kChunk, n - lo);
     out.segment(lo, len) = e.segment(lo, len);
-  }
+  });
 }
 
 // out = x * rhs for a tall x (N x d) and a small rhs (d x k): rows in fixed blocks, one GEMM per
@@ -87,14 +88,26 @@ void assign_parallel(Vec& out, const Expr& e) {
 template <class X, class R>
 void parallel_product(RowMat& out, const X& x, const R& rhs, double scale = 1.0) {
   constexpr Index kRows = 512;
+  const Index n = x.rows(), d = rhs.rows(), k = rhs.cols();
+  out.resize(n, k);
+  if (n <= kRows && d <= 8) {
+    // Small systems (ensembles): one pass, no temporary and no GEMM set-up (which cost more
+    // than the product at N = 32). A system of this size always takes this path, so results
+    // still do not depend on the thread count.
+    for (Index i = 0; i < n; ++i)
+      for (Index c = 0; c < k; ++c) {
+        double acc = 0;
+        for (Index a = 0; a < d; ++a) acc += x(i, a) * (scale * rhs(a, c));
+        out(i, c) = acc;
+      }
+    return;
+  }
   const RowMat r = scale * rhs;
-  const Index n = x.rows(), blocks = (n + kRows - 1) / kRows;
-  out.resize(n, r.cols());
-#pragma omp parallel for schedule(static) if (double(n) * double(r.rows()) * double(r.cols()) >= 1e6)
-  for (Index b = 0; b < blocks; ++b) {
+  const Index blocks = (n + kRows - 1) / kRows;
+  parallel_for(blocks, double(n) * double(r.rows()) * double(r.cols()) >= 1e6, [&](Index b) {
     const Index lo = b * kRows, len = std::min(kRows, n - lo);
     out.middleRows(lo, len).noalias() = x.middleRows(lo, len) * r;
-  }
+  });
 }
 
 }  // namespace attnflow

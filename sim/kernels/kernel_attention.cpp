@@ -97,7 +97,10 @@ struct FusedEval {
   Vec* logz;
   SoftmaxCarry* carry;  // non-null: continue from / store into the carried row states
 
-  Tile make_tile() const { return {}; }
+  Tile make_tile() const {
+    Tile t;  // uninitialised: begin() sets the rows it uses
+    return t;
+  }
   void begin(Tile& t, Index i0, Index i1) const {
     for (Index r = 0; r < i1 - i0; ++r) {
       for (int c = 0; c < DK; ++c) t.qc[r][c] = q(i0 + r, c);
@@ -165,7 +168,10 @@ struct TiledEval {
   Index dv;
   SoftmaxCarry* carry;
 
-  Tile make_tile() const { return {RowMat(kRows, kCols), RowMat(kRows, dv), Vec(kRows), Vec(kRows)}; }
+  Tile make_tile() const {  // sized for the rows and keys there are (a small system: small tiles)
+    const Index r = std::min(kRows, q.rows()), c = std::min(kCols, k.rows());
+    return {RowMat(r, c), RowMat(r, dv), Vec(r), Vec(r)};
+  }
   void begin(Tile& t, Index i0, Index i1) const {
     if (carry && carry->keys > 0) {
       const Index qt = i1 - i0;
@@ -174,7 +180,7 @@ struct TiledEval {
       if (dv > 0) t.acc.topRows(qt) = carry->acc.middleRows(i0, qt);
       return;
     }
-    t.acc.setZero();
+    t.acc.setZero();  // (whole tile: the rows of a last partial block are never read)
     t.mx.setConstant(kNegInf);
     t.l.setZero();
   }
@@ -232,8 +238,10 @@ bool try_fused(const AttentionPass& p, RowMat* out, Vec* logz, SoftmaxCarry* car
   const Index dv = p.v ? p.v->cols() : 0;
   if (p.q->cols() != DK || (dv != 0 && dv != DK && dv != 2 * DK)) return false;
   const Index m = p.k->rows();
-  const RowMat kt = p.k->transpose();
-  RowMat vt;
+  // Keys and values in structure-of-arrays form; per-thread buffers, so that a small system
+  // (an ensemble's, one per thread) allocates nothing per step.
+  thread_local RowMat kt, vt;
+  kt = p.k->transpose();
   if (p.v) vt = p.v->transpose();
   const double* bias = p.key_bias ? p.key_bias->data() : nullptr;
   const bool mean = p.norm == Normalization::Mean;

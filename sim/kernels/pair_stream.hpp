@@ -25,6 +25,7 @@
 #include <limits>
 
 #include "sim/core/interrupt.hpp"
+#include "sim/core/parallel.hpp"
 #include "sim/core/state.hpp"
 
 namespace attnflow {
@@ -37,25 +38,29 @@ void stream_rows(Eval& e, Index rows, Index cols, bool parallel) {
   constexpr Index kRows = Eval::kRows, kCols = Eval::kCols;
   const Index blocks = (rows + kRows - 1) / kRows;
   std::atomic<bool> stop{false};
-#pragma omp parallel if (parallel)
-  {
-    auto tile = e.make_tile();
-#pragma omp for schedule(static)
-    for (Index b = 0; b < blocks; ++b) {
-      if (stop.load(std::memory_order_relaxed)) continue;
-      const Index i0 = b * kRows, i1 = std::min(rows, i0 + kRows);
-      e.begin(tile, i0, i1);
-      bool done = true;
-      for (Index j0 = 0; j0 < cols; j0 += kCols) {
-        if (interrupt_pending()) {
-          stop.store(true, std::memory_order_relaxed);
-          done = false;
-          break;
-        }
-        e.accumulate(tile, i0, i1, j0, std::min(cols, j0 + kCols));
+  const auto block = [&](typename Eval::Tile& tile, Index b) {
+    if (stop.load(std::memory_order_relaxed)) return;
+    const Index i0 = b * kRows, i1 = std::min(rows, i0 + kRows);
+    e.begin(tile, i0, i1);
+    for (Index j0 = 0; j0 < cols; j0 += kCols) {
+      if (interrupt_pending()) {
+        stop.store(true, std::memory_order_relaxed);
+        return;
       }
-      if (done) e.end(tile, i0, i1);
+      e.accumulate(tile, i0, i1, j0, std::min(cols, j0 + kCols));
     }
+    e.end(tile, i0, i1);
+  };
+  if (fork_threads(parallel)) {
+#pragma omp parallel
+    {
+      auto tile = e.make_tile();
+#pragma omp for schedule(static)
+      for (Index b = 0; b < blocks; ++b) block(tile, b);
+    }
+  } else {
+    auto tile = e.make_tile();
+    for (Index b = 0; b < blocks; ++b) block(tile, b);
   }
   if (stop.load()) check_interrupt();
 }

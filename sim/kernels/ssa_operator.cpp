@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "sim/kernels/pair_stream.hpp"
+#include "sim/core/parallel.hpp"
 
 namespace attnflow {
 
@@ -19,8 +20,7 @@ double fixed_sum(const double* a, Index n) {
 void phase_sums(const double* x, Index n, double* s, double* c, double& sum_c, double& sum_s) {
   const Index nb = (n + kSumBlock - 1) / kSumBlock;
   std::vector<double> pc(static_cast<std::size_t>(nb)), ps(static_cast<std::size_t>(nb));
-#pragma omp parallel for schedule(static) if (n >= kParallelMin)
-  for (Index b = 0; b < nb; ++b) {
+  parallel_for(nb, n >= kParallelMin, [&](Index b) {
     const Index lo = b * kSumBlock, len = std::min(kSumBlock, n - lo);
     alignas(64) double sb[kSumBlock], cb[kSumBlock];
     double* so = s ? s + lo : sb;
@@ -28,7 +28,7 @@ void phase_sums(const double* x, Index n, double* s, double* c, double& sum_c, d
     sincos_range(x + lo, len, so, co);
     pc[b] = fixed_sum(co, len);
     ps[b] = fixed_sum(so, len);
-  }
+  });
   sum_c = 0;
   sum_s = 0;
   for (Index b = 0; b < nb; ++b) {

@@ -10,12 +10,22 @@
 namespace attnflow {
 
 AttentionModel::AttentionModel(Shape shape, Space space, AttentionParams p)
-    : Flow(shape, space), p_(std::move(p)) {}
+    : Flow(shape, space),
+      p_(std::move(p)),
+      identity_{p_.Q.isIdentity(0.0), p_.K.isIdentity(0.0), p_.V.isIdentity(0.0)} {}
+
+namespace {
+// out = scale x M^T; an identity M (GLPR's Q = K = V = I) is a scaled copy, O(N d) not O(N d^2).
+void product(RowMat& out, CMatMap x, const RowMat& m, bool identity, double scale = 1.0) {
+  if (identity) out = scale * x;
+  else parallel_product(out, x, m.transpose(), scale);
+}
+}  // namespace
 
 void AttentionModel::project(CMatMap x, bool values) {
-  parallel_product(qx_, x, p_.Q.transpose(), p_.beta);
-  parallel_product(kx_, x, p_.K.transpose());
-  if (values) parallel_product(vx_, x, p_.V.transpose());
+  product(qx_, x, p_.Q, identity_[0], p_.beta);
+  product(kx_, x, p_.K, identity_[1]);
+  if (values) product(vx_, x, p_.V, identity_[2]);
 }
 
 void AttentionModel::attention(CMatMap x, RowMat& out) {

@@ -38,6 +38,7 @@ class AttentionModel : public Flow {
   void project(CMatMap x, bool values);
 
   AttentionParams p_;
+  bool identity_[3];  // Q, K, V == I
   RowMat qx_, kx_, vx_, out_;
 };
 

@@ -70,6 +70,7 @@
 #include "sim/kernels/fast_exp.hpp"
 #include "sim/kernels/pair_stream.hpp"
 #include "sim/kernels/ssa_operator.hpp"
+#include "sim/core/parallel.hpp"
 
 namespace attnflow {
 namespace {
@@ -119,11 +120,10 @@ class KuramotoModel : public Flow {
     const double* om = p_.omega.data();
     const double K = p_.K;
     if (p_.pairs) {
-#pragma omp parallel for schedule(static) if (n >= kParallelMin)
-      for (Index i = 0; i < n; ++i) {
+      parallel_for(n, n >= kParallelMin, [&](Index i) {
         const Index q = i ^ 1;
         dth[i] = om[i] + 0.5 * K * jpair_[i / 2] * std::sin(th[q] - th[i]);
-      }
+      });
       return;
     }
     double C, S;
@@ -133,14 +133,13 @@ class KuramotoModel : public Flow {
       phase_sums(th, n, nullptr, nullptr, C, S);
       const double kc = K * C / static_cast<double>(n), ks = K * S / static_cast<double>(n);
       const Index blocks = (n + kSumBlock - 1) / kSumBlock;
-#pragma omp parallel for schedule(static) if (n >= kParallelMin)
-      for (Index b = 0; b < blocks; ++b) {
+      parallel_for(blocks, n >= kParallelMin, [&](Index b) {
         const Index lo = b * kSumBlock, len = std::min(kSumBlock, n - lo);
         alignas(64) double sb[kSumBlock], cb[kSumBlock];
         sincos_range(th + lo, len, sb, cb);
 #pragma omp simd
         for (Index i = 0; i < len; ++i) dth[lo + i] = om[lo + i] + (ks * cb[i] - kc * sb[i]);
-      }
+      });
       return;
     }
     phase_sums(th, n, sin_.data(), cos_.data(), C, S);
@@ -285,11 +284,10 @@ class KuramotoModel : public Flow {
     if (want_coherence_) {
       const double* sn = sin_.data();
       const double* cs = cos_.data();
-#pragma omp parallel for schedule(static) if (n >= 2048)
-      for (Index i = 0; i < n; ++i) {
+      parallel_for(n, n >= 2048, [&](Index i) {
         double* row = coh_.data() + i * n;
         for (Index j = 0; j < n; ++j) row[j] += cs[i] * cs[j] + sn[i] * sn[j];
-      }
+      });
       coh_frames_ += 1;
     }
     frames_ += 1;
@@ -355,8 +353,7 @@ class KuramotoModel : public Flow {
       std::vector<double> wt(n), ws(n), ss(n);
       RowMat& m = coh_pos_;
       m.resize(n, n);
-#pragma omp parallel for schedule(static) if (n >= 2048)
-      for (Index i = 0; i < n; ++i) {
+      parallel_for(n, n >= 2048, [&](Index i) {
         double a = 0, b = 0, c2 = 0;
         for (Index j = 0; j < n; ++j) {
           const double c = coh_(i, j) * inv;
@@ -371,7 +368,7 @@ class KuramotoModel : public Flow {
         wt[i] = a;
         ws[i] = b;
         ss[i] = c2;
-      }
+      });
       coh_theory_ = *std::max_element(wt.begin(), wt.end());
       coh_ssa_ = *std::max_element(ws.begin(), ws.end());
       double sum = 0;

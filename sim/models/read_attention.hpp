@@ -3,8 +3,10 @@
 //
 //   normalization = "softmax" | "mean"     SA or USA (GLPR eq. 2.3)
 //   beta          >= 0                     inverse temperature
-//   Q, K, V       d x d matrix parameters  "identity" | "random" | "random_spd" | [[...]]
+//   Q, K, V       d x d matrix parameters  "identity" | "random" | "goe" | ... | [[...]]
 //                                          (sim/config/matrix_param.hpp)
+//   V             also "QtK" or "-QtK": V = +/- Q^T K (GLPR's attractive / repulsive
+//                 pairing; drawn with Q and K, so per system when they are)
 #include <cstdint>
 
 #include "sim/config/matrix_param.hpp"
@@ -27,13 +29,14 @@ struct AttentionSpec {
   Normalization norm = Normalization::Softmax;
   double beta = 1.0;
   MatrixParam Q, K, V;
+  int v_from_qk = 0;  // +1: V = Q^T K, -1: V = -Q^T K, 0: V as read
   AttentionParams resolve(Index d, std::uint64_t seed) const {
     AttentionParams p;
     p.norm = norm;
     p.beta = beta;
     p.Q = Q.resolve(d, seed);
     p.K = K.resolve(d, seed);
-    p.V = V.resolve(d, seed);
+    p.V = v_from_qk ? RowMat(double(v_from_qk) * (p.Q.transpose() * p.K)) : V.resolve(d, seed);
     return p;
   }
 };
@@ -44,6 +47,13 @@ inline AttentionSpec read_attention_spec(Section& m, Index d) {
   s.beta = read_beta(m);
   s.Q = read_matrix_param(m, "Q", d);
   s.K = read_matrix_param(m, "K", d);
+  if (m.is_string("V")) {
+    const std::string v = m.string("V");
+    if (v == "QtK" || v == "-QtK") {
+      s.v_from_qk = v == "QtK" ? 1 : -1;
+      return s;
+    }
+  }
   s.V = read_matrix_param(m, "V", d);
   return s;
 }

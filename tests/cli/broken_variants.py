@@ -68,6 +68,10 @@ def test_variant(path):
         cmd = [ATTNFLOW, "check", path, "--set", f"run.output={tmp}/run.h5"]
         for p in pairs:
             cmd += ["--set", p]
+        # '# ci: set = KEY=VALUE ...': the shortened run CI uses for a long scenario.
+        for line in re.findall(r"^#\s*ci:\s*set\s*=\s*(.*?)\s*$", open(path).read(), re.M):
+            for p in line.split():
+                cmd += ["--set", p]
         print("$", " ".join(shlex.quote(c) for c in cmd), flush=True)
         # One thread unless the caller says otherwise: results do not depend on the thread count,
         # and idle OpenMP threads spinning at barriers cost CPU on a shared machine.

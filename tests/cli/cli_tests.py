@@ -63,20 +63,32 @@ def run(args, **kw):
     return p.returncode, p.stdout, p.stderr
 
 
+def ci_sets(text):
+    """'# ci: set = KEY=VALUE ...': how CI shortens a long scenario (as --set pairs)."""
+    sets = []
+    for line in re.findall(r"^#\s*ci:\s*set\s*=\s*(.*?)\s*$", text, re.M):
+        for pair in line.split():
+            sets += ["--set", pair]
+    return sets
+
+
 def test_scenario(path):
     text = open(path).read()
     out = os.path.join(TMP, "run.h5")
     if "[[expect]]" in text:
-        rc, so, se = run(["check", path, "--set", f"run.output={out}"])
+        rc, so, se = run(["check", path, "--set", f"run.output={out}"] + ci_sets(text))
     else:
-        rc, so, se = run(["run", path, "-o", out, "--quiet"])
+        rc, so, se = run(["run", path, "-o", out, "--quiet"] + ci_sets(text))
     print(so, se)
     if rc != 0:
         fail(f"{path}: exit {rc}")
     if "FAIL" in so:
         fail("a claim failed")
     with h5py.File(out, "r") as f:
-        if "particles/tokens/position/value" not in f:
+        if re.search(r"^\[ensemble\]", text, re.M):
+            if f["parameters"].attrs["kind"] not in (b"sweep", "sweep") or not f["sweep/done"][:].all():
+                fail("the sweep file is not complete")
+        elif "particles/tokens/position/value" not in f:
             fail("no positions written")
     # '# ci: max_rss_mb = X': the run's peak resident memory (the only child so far) must stay
     # below X MB (ru_maxrss is in kB on Linux).
