@@ -13,6 +13,9 @@ namespace attnflow {
 struct FileRunOptions {
   bool progress = false;
   const ResumePoint* resume = nullptr;  // append to `path` from this frame
+  // A second sink that sees every frame after the file has it (the Python module's recorder:
+  // on_frame callbacks, progress). It may stop the run by throwing Interrupted{0}.
+  FrameSink* also = nullptr;
 };
 
 RunSummary run_to_file(Simulation& sim, const std::string& path, const FileRunOptions& opt = {});
