@@ -1,5 +1,4 @@
 """Scenarios, runs, the Simulator, errors: attnflow.load / run / Simulator from Python."""
-import os
 import subprocess
 
 import h5py
@@ -299,7 +298,7 @@ def test_config_error_carries_the_location(tmp_path):
         attnflow.load(broken, dt=0.1)
 
 
-def test_numerical_and_output_errors_and_the_interpreter_survives(quickstart, tmp_path):
+def test_numerical_errors_and_the_interpreter_survives(quickstart):
     blowup = attnflow.load(quickstart, model={"normalization": "mean", "beta": 700.0},
                            tokens={"space": "euclidean", "init": "gaussian"})
     with pytest.raises(attnflow.NumericalError) as e:
@@ -312,22 +311,15 @@ def test_numerical_and_output_errors_and_the_interpreter_survives(quickstart, tm
     with pytest.raises(attnflow.NumericalError):
         sim.step(50)
     assert sim.t == 0 and sim.steps == 0 and np.array_equal(sim.positions, x0)
-    (tmp_path / "ro").mkdir()
-    os.chmod(tmp_path / "ro", 0o500)
-    try:
-        if os.access(tmp_path / "ro", os.W_OK):
-            pytest.skip("running as root: a read-only folder is writable")
-        with pytest.raises(attnflow.OutputError) as e:
-            attnflow.run(quickstart, output=tmp_path / "ro" / "x.h5")
-        assert isinstance(e.value, OSError) and e.value.exit_code == 4
-    finally:
-        os.chmod(tmp_path / "ro", 0o700)
 
 
 def test_output_error_in_a_missing_place(quickstart, tmp_path):
     (tmp_path / "file").write_text("not a folder")
-    with pytest.raises((attnflow.OutputError, attnflow.ConfigError)):
+    with pytest.raises((attnflow.OutputError, attnflow.ConfigError)) as e:
         attnflow.run(quickstart, output=tmp_path / "file" / "x.h5")
+    assert e.value.exit_code in (2, 4) and "x.h5" in str(e.value)
+    if isinstance(e.value, attnflow.OutputError):
+        assert isinstance(e.value, OSError)
     assert attnflow.run(quickstart, integrator__t_end=1.0, run__frames=11).summary.frames == 11
 
 

@@ -4,7 +4,6 @@ files are closed and readable; the interpreter keeps working."""
 import os
 import signal
 import subprocess
-import sys
 import textwrap
 import time
 
