@@ -4,6 +4,8 @@
 
 #include <cstring>
 
+#pragma GCC visibility push(hidden)
+
 namespace attnflow::python {
 
 std::atomic<long> g_conversions{0};
@@ -165,3 +167,5 @@ void raise_keyboard_interrupt(const std::string& message) {
 }
 
 }  // namespace attnflow::python
+
+#pragma GCC visibility pop

@@ -23,6 +23,10 @@
 #include "sim/core/interrupt.hpp"
 #include "sim/core/state.hpp"
 
+// The module's own types stay hidden like pybind11's (the module keeps default visibility
+// only so that attnflow's header-inline registries bind to libattnflow's instances).
+#pragma GCC visibility push(hidden)
+
 namespace attnflow::python {
 
 namespace py = pybind11;
@@ -80,3 +84,5 @@ int take_pending_signal();
 void bind_kernels(py::module_& m);
 
 }  // namespace attnflow::python
+
+#pragma GCC visibility pop

@@ -16,6 +16,8 @@
 #include "sim/models/second_order.hpp"
 #include "sim/models/svgd.hpp"
 
+#pragma GCC visibility push(hidden)
+
 namespace attnflow::python {
 namespace {
 
@@ -338,3 +340,5 @@ out (N, d). The OSN block around it (projections, LayerNorm, FFN) runs as model 
 }
 
 }  // namespace attnflow::python
+
+#pragma GCC visibility pop

@@ -28,6 +28,8 @@
 #include "sim/run/observables.hpp"
 #include "sim/run/simulation.hpp"
 
+#pragma GCC visibility push(hidden)
+
 namespace attnflow::python {
 namespace {
 
@@ -568,3 +570,5 @@ reads), notes (what validation adjusted), overrides.)doc")
   m.def("_conversions", [] { return g_conversions.load(); },
         "Array inputs converted to float64 C order since import (for tests).");
 }
+
+#pragma GCC visibility pop
