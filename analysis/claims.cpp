@@ -23,29 +23,6 @@ double fit_exponential_rate(const std::vector<double>& t, const std::vector<doub
   return -(dn * sty - st * sy) / (dn * stt - st * st);
 }
 
-std::vector<double> equiangular_gamma(const std::vector<double>& times, double t0, Index n,
-                                      double beta, bool softmax) {
-  const double nn = static_cast<double>(n);
-  auto f = [&](double g) {
-    const double core = std::exp(beta * g) * (1 - g) * ((nn - 1) * g + 1);
-    return softmax ? 2 * core / (std::exp(beta) + (nn - 1) * std::exp(beta * g)) : 2 / nn * core;
-  };
-  std::vector<double> out;
-  double t = t0, g = 0;
-  const double hmax = 1e-3;
-  for (double tk : times) {
-    while (tk - t > 1e-15) {
-      const double h = std::min(hmax, tk - t);
-      const double k1 = f(g), k2 = f(g + h / 2 * k1), k3 = f(g + h / 2 * k2), k4 = f(g + h * k3);
-      g += h / 6 * (k1 + 2 * k2 + 2 * k3 + k4);
-      t += h;
-    }
-    t = tk;
-    out.push_back(g);
-  }
-  return out;
-}
-
 namespace {
 
 std::string fmt(double v) {
@@ -55,19 +32,14 @@ std::string fmt(double v) {
   return os.str();
 }
 
-// A fresh in-memory run of a scenario (its own text, or another file) with overrides.
+// A fresh in-memory run of a (validated) scenario, or of a variant of it.
 struct Rerun {
   RunSummary sum;
   Series series;
   RowMat x0, x1;
 };
 
-Rerun rerun(const Scenario& sc, const std::string& text, const std::string& name,
-            const std::vector<std::string>& extra) {
-  // The command line's --set values apply to reruns too; the claim's own overrides win.
-  std::vector<std::string> overrides = sc.overrides;
-  overrides.insert(overrides.end(), extra.begin(), extra.end());
-  const Scenario s2 = load_scenario_text(text, name, overrides);
+Rerun rerun(const Scenario& s2) {
   Simulation sim(s2);
   Rerun r;
   r.x0 = sim.state().x();
@@ -78,13 +50,6 @@ Rerun rerun(const Scenario& sc, const std::string& text, const std::string& name
   return r;
 }
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ConfigError(path + ": cannot open scenario file");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 double drift_of(const std::vector<double>& y, bool relative) {
   double m = 0;
@@ -97,11 +62,12 @@ double rerun_claim(const ClaimSpec& c, const Scenario& sc, std::string& detail, 
   extra_ok = true;
   std::ostringstream os;
   if (c.kind == "drift_order") {
-    std::ostringstream dt2;
-    dt2.precision(17);
-    dt2 << "integrator.dt=" << sc.integrator.dt / 2;
-    const Rerun a = rerun(sc, sc.source_text, sc.path, {});
-    const Rerun b = rerun(sc, sc.source_text, sc.path, {dt2.str()});
+    // The same run with dt and with dt/2 (twice the layers in layers mode: same t_end).
+    Scenario half = sc;
+    half.integrator.dt = sc.integrator.dt / 2;
+    if (half.layers_mode()) half.integrator.layers *= 2;
+    const Rerun a = rerun(sc);
+    const Rerun b = rerun(half);
     const double da = drift_of(a.series.values.at(c.observable), c.relative);
     const double db = drift_of(b.series.values.at(c.observable), c.relative);
     os << "drift " << da << " (dt) vs " << db << " (dt/2): order";
@@ -113,7 +79,10 @@ double rerun_claim(const ClaimSpec& c, const Scenario& sc, std::string& detail, 
     if (kinds.empty()) kinds.push_back(sc.integrator.kind);
     double worst = 0;
     for (const auto& k : kinds) {
-      const Rerun r = rerun(sc, sc.source_text, sc.path, {"integrator.kind=\"" + k + "\""});
+      Scenario other = sc;
+      other.integrator.kind = k;
+      other.integrator_info = IntegratorRegistry::find(k);
+      const Rerun r = rerun(other);
       const double v = c.metric == "mahalanobis"
                            ? mahalanobis_residual(r.x0, r.x1)
                            : linear_image_residual(r.x0, r.x1, c.metric == "affine_image");
@@ -125,23 +94,27 @@ double rerun_claim(const ClaimSpec& c, const Scenario& sc, std::string& detail, 
     return worst;
   }
   // compare_runs: hitting times of this scenario vs `against`, paired by seed.
-  namespace fs = std::filesystem;
-  const fs::path other(c.against);  // resolved and checked when the scenario was loaded
-  const std::string other_text = read_text(other.string());
+  // `against` was resolved and loaded once by validation; the command line's --set values apply
+  // to it too.
+  const std::string other = c.against;
+  const Scenario against = load_scenario(other, sc.overrides);
   std::vector<std::int64_t> seeds = c.seeds;
   if (seeds.empty()) seeds.push_back(static_cast<std::int64_t>(sc.run.seed));
   double sum_a = 0, sum_b = 0;
   std::int64_t wins = 0;
   bool budget = true;
   for (auto seed : seeds) {
-    const std::vector<std::string> ov = {"run.seed=" + std::to_string(seed)};
-    const Rerun a = rerun(sc, sc.source_text, sc.path, ov);
-    const Rerun b = rerun(sc, other_text, other.string(), ov);
+    Scenario sa = sc, sb = against;
+    sa.run.seed = sb.run.seed = static_cast<std::uint64_t>(seed);
+    if (!sa.run.model_seed_given) sa.run.model_seed = sa.run.seed;
+    if (!sb.run.model_seed_given) sb.run.model_seed = sb.run.seed;
+    const Rerun a = rerun(sa);
+    const Rerun b = rerun(sb);
     auto hit = [&](const Rerun& r) {
       auto it = r.series.values.find(c.observable);
       if (it == r.series.values.end())
         throw ConfigError(c.where.str() + ": observable '" + c.observable + "' not recorded by " +
-                          other.string());
+                          other);
       return sustained_hitting_time(r.series.t, it->second, c.threshold, c.relative);
     };
     const double ta = hit(a), tb = hit(b);

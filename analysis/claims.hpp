@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "sim/config/scenario.hpp"
+#include "sim/kernels/equiangular.hpp"
 #include "sim/run/simulation.hpp"
 
 namespace attnflow {
@@ -53,8 +54,5 @@ std::vector<ClaimResult> evaluate_claims(const Scenario& sc, const Series& s);
 
 // Least-squares exponential rate r of y ~ C exp(-r t) (y > 0).
 double fit_exponential_rate(const std::vector<double>& t, const std::vector<double>& y);
-// GLPR equiangular ODE solution gamma(t) at the given times (gamma(t0) = 0).
-std::vector<double> equiangular_gamma(const std::vector<double>& times, double t0, Index n,
-                                      double beta, bool softmax);
 
 }  // namespace attnflow

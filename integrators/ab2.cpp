@@ -35,7 +35,8 @@ class Ab2 : public TwoStepBlock {
 
 const bool registered = IntegratorRegistry::add(
     {"ab2", "SympFormer Adams-Bashforth 2 block (order 2, 1 oracle call a layer)",
-     /*adaptive=*/false, /*needs_second_order=*/true, /*rhs_per_step=*/1,
+     /*adaptive=*/false, /*needs_second_order=*/true, /*separable_order=*/false,
+     /*rhs_per_step=*/1,
      [](const IntegratorSpec& s) { return std::make_unique<Ab2>(s); }});
 
 }  // namespace

@@ -29,7 +29,8 @@ class DampedEuler : public Integrator {
 
 const bool registered = IntegratorRegistry::add(
     {"damped_euler", "SympFormer damped explicit Euler block (1 oracle call a layer)",
-     /*adaptive=*/false, /*needs_second_order=*/true, /*rhs_per_step=*/1,
+     /*adaptive=*/false, /*needs_second_order=*/true, /*separable_order=*/false,
+     /*rhs_per_step=*/1,
      [](const IntegratorSpec& s) { return std::make_unique<DampedEuler>(s); }});
 
 }  // namespace

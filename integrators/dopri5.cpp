@@ -80,7 +80,8 @@ class Dopri5 : public Integrator {
 
 const bool registered = IntegratorRegistry::add(
     {"dopri5", "Dormand-Prince 5(4), adaptive (rtol, atol), Boost.Odeint",
-     /*adaptive=*/true, /*needs_second_order=*/false, /*rhs_per_step=*/6,
+     /*adaptive=*/true, /*needs_second_order=*/false, /*separable_order=*/false,
+     /*rhs_per_step=*/6,
      [](const IntegratorSpec& s) { return std::make_unique<Dopri5>(s); }});
 
 }  // namespace

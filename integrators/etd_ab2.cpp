@@ -40,7 +40,8 @@ class EtdAb2 : public TwoStepBlock {
 
 const bool registered = IntegratorRegistry::add(
     {"etd_ab2", "SympFormer ETD-AB2 block (integrating-factor AB2, order 2, 1 oracle call)",
-     /*adaptive=*/false, /*needs_second_order=*/true, /*rhs_per_step=*/1, [](const IntegratorSpec& s) { return std::make_unique<EtdAb2>(s); }});
+     /*adaptive=*/false, /*needs_second_order=*/true, /*separable_order=*/false,
+     /*rhs_per_step=*/1, [](const IntegratorSpec& s) { return std::make_unique<EtdAb2>(s); }});
 
 }  // namespace
 }  // namespace attnflow

@@ -22,7 +22,8 @@ class Euler : public Integrator {
 
 const bool registered = IntegratorRegistry::add(
     {"euler", "explicit Euler (order 1); one step = one residual layer",
-     /*adaptive=*/false, /*needs_second_order=*/false, /*rhs_per_step=*/1,
+     /*adaptive=*/false, /*needs_second_order=*/false, /*separable_order=*/false,
+     /*rhs_per_step=*/1,
      [](const IntegratorSpec& s) { return std::make_unique<Euler>(s); }});
 
 }  // namespace

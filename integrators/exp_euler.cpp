@@ -33,7 +33,8 @@ class ExpEuler : public Integrator {
 
 const bool registered = IntegratorRegistry::add(
     {"exp_euler", "SympFormer exponential Euler block (exact damping weight, 1 oracle call)",
-     /*adaptive=*/false, /*needs_second_order=*/true, /*rhs_per_step=*/1, [](const IntegratorSpec& s) { return std::make_unique<ExpEuler>(s); }});
+     /*adaptive=*/false, /*needs_second_order=*/true, /*separable_order=*/false,
+     /*rhs_per_step=*/1, [](const IntegratorSpec& s) { return std::make_unique<ExpEuler>(s); }});
 
 }  // namespace
 }  // namespace attnflow

@@ -31,7 +31,8 @@ class HeavyBallEuler : public Integrator {
 
 const bool registered = IntegratorRegistry::add(
     {"heavy_ball_euler", "SympFormer heavy-ball Euler block (1 oracle call a layer)",
-     /*adaptive=*/false, /*needs_second_order=*/true, /*rhs_per_step=*/1,
+     /*adaptive=*/false, /*needs_second_order=*/true, /*separable_order=*/false,
+     /*rhs_per_step=*/1,
      [](const IntegratorSpec& s) { return std::make_unique<HeavyBallEuler>(s); }});
 
 }  // namespace

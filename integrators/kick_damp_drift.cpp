@@ -35,7 +35,8 @@ class KickDampDrift : public Integrator {
 
 const bool registered = IntegratorRegistry::add(
     {"kick_damp_drift", "SympFormer presymplectic Euler block (kick-damp-drift, 1 oracle call)",
-     /*adaptive=*/false, /*needs_second_order=*/true, /*rhs_per_step=*/1, [](const IntegratorSpec& s) { return std::make_unique<KickDampDrift>(s); }});
+     /*adaptive=*/false, /*needs_second_order=*/true, /*separable_order=*/false,
+     /*rhs_per_step=*/1, [](const IntegratorSpec& s) { return std::make_unique<KickDampDrift>(s); }});
 
 }  // namespace
 }  // namespace attnflow

@@ -31,7 +31,8 @@ class Rk4 : public Integrator {
 
 const bool registered = IntegratorRegistry::add(
     {"rk4", "classical Runge-Kutta (order 4)",
-     /*adaptive=*/false, /*needs_second_order=*/false, /*rhs_per_step=*/4,
+     /*adaptive=*/false, /*needs_second_order=*/false, /*separable_order=*/false,
+     /*rhs_per_step=*/4,
      [](const IntegratorSpec& s) { return std::make_unique<Rk4>(s); }});
 
 }  // namespace

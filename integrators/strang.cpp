@@ -27,7 +27,8 @@ class Strang : public Integrator {
 
 const bool registered = IntegratorRegistry::add(
     {"strang", "Strang half-damping around a conservative Tao step (order 2, 4 oracle calls)",
-     /*adaptive=*/false, /*needs_second_order=*/true, /*rhs_per_step=*/4, [](const IntegratorSpec& s) { return std::make_unique<Strang>(s); }});
+     /*adaptive=*/false, /*needs_second_order=*/true, /*separable_order=*/false,
+     /*rhs_per_step=*/4, [](const IntegratorSpec& s) { return std::make_unique<Strang>(s); }});
 
 }  // namespace
 }  // namespace attnflow

@@ -32,7 +32,8 @@ class SymplecticEuler : public Integrator {
 
 const bool registered = IntegratorRegistry::add(
     {"symplectic_euler", "symplectic Euler (drift-kick) with exact damping (2 oracle calls)",
-     /*adaptive=*/false, /*needs_second_order=*/true, /*rhs_per_step=*/1, [](const IntegratorSpec& s) { return std::make_unique<SymplecticEuler>(s); }});
+     /*adaptive=*/false, /*needs_second_order=*/true, /*separable_order=*/false,
+     /*rhs_per_step=*/1, [](const IntegratorSpec& s) { return std::make_unique<SymplecticEuler>(s); }});
 
 }  // namespace
 }  // namespace attnflow

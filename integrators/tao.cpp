@@ -25,7 +25,8 @@ class Tao : public Integrator {
 
 const bool registered = IntegratorRegistry::add(
     {"tao", "Tao/FJV explicit presymplectic integrator (order 2, 4 oracle calls a layer)",
-     /*adaptive=*/false, /*needs_second_order=*/true, /*rhs_per_step=*/4,
+     /*adaptive=*/false, /*needs_second_order=*/true, /*separable_order=*/false,
+     /*rhs_per_step=*/4,
      [](const IntegratorSpec& s) { return std::make_unique<Tao>(s); }});
 
 }  // namespace

@@ -25,10 +25,18 @@ std::vector<double> Scenario::frame_times() const {
   }
   const auto f = run.frames;
   if (f == 1) return {t1};
-  if (layers_mode()) {
-    // Frames fall on whole layers (validation keeps frames <= layers + 1, so they are distinct).
-    for (std::int64_t k = 0; k < f; ++k)
-      ts.push_back(t0 + dt * static_cast<double>((k * integrator.layers) / (f - 1)));
+  // Fixed steps of exactly dt (layers, or dt dividing t_end - t0): frames fall on whole steps,
+  // k (S / (f - 1)) rounded down, so steps are never shortened to hit a frame time (validation
+  // keeps frames <= S + 1, so they are distinct).
+  const double steps = (t1 - t0) / dt;
+  const bool whole = layers_mode() || (integrator_info && !integrator_info->adaptive &&
+                                       std::abs(steps - std::round(steps)) <= 1e-9 * std::max(1.0, steps));
+  if (whole) {
+    const auto S = layers_mode() ? integrator.layers : static_cast<std::int64_t>(std::llround(steps));
+    for (std::int64_t k = 0; k < f; ++k) {
+      const std::int64_t step = (k * S) / (f - 1);
+      ts.push_back(step == S ? t1 : t0 + dt * static_cast<double>(step));
+    }
     return ts;
   }
   for (std::int64_t k = 0; k < f; ++k)
@@ -38,6 +46,15 @@ std::vector<double> Scenario::frame_times() const {
 
 std::unique_ptr<Model> Scenario::build_model(std::uint64_t seed) const {
   return model.build(BuildContext{shape(), tokens.space, seed, observe.quantities});
+}
+
+std::string Scenario::grid_override(const SweepAxis& axis, double v) {
+  char buf[64];
+  if (v == std::floor(v) && std::abs(v) < 9.0e15)
+    std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(v));
+  else
+    std::snprintf(buf, sizeof buf, "%.17g", v);
+  return axis.key + "=" + buf;
 }
 
 double Scenario::number(const std::string& key) const {
@@ -85,11 +102,74 @@ void flatten(const toml::node& n, const std::string& prefix, std::map<std::strin
 const std::vector<std::pair<std::string, std::string>> kAlternatives = {
     {"run.frames", "run.save_every"}, {"integrator.t_end", "integrator.layers"}};
 
+// A TOML value from --set text (number, string, array, boolean; a bare word is a string).
+toml::table parse_set_value(const std::string& ov, const std::string& value) {
+  toml::table parsed;
+  try {
+    parsed = toml::parse("v = " + value, std::string_view("--set " + ov));
+  } catch (const toml::parse_error&) {
+    parsed = toml::table{};
+    parsed.insert("v", value);
+  }
+  return parsed;
+}
+
+// --set sweep.<key>=[values] and --set sweep.<key>.<field>=value (field: from, to, count, scale,
+// values, integer) edit or add the [[sweep]] table of that key.
+void apply_sweep_override(TomlDoc& doc, const std::string& ov, const std::string& key,
+                          const std::string& value) {
+  static const std::vector<std::string> kFields = {"from", "to", "count", "scale", "values", "integer"};
+  std::string target = key.substr(std::string("sweep.").size()), field;
+  const auto dot = target.rfind('.');
+  if (dot != std::string::npos &&
+      std::find(kFields.begin(), kFields.end(), target.substr(dot + 1)) != kFields.end()) {
+    field = target.substr(dot + 1);
+    target = target.substr(0, dot);
+  }
+  if (target.find('.') == std::string::npos)
+    throw ConfigError("--set " + ov + ": expected sweep.<scenario key>=[values] or "
+                      "sweep.<scenario key>.<from|to|count|scale|values>=..., e.g. "
+                      "--set sweep.model.beta.count=10");
+  toml::node* n = doc.root.get("sweep");
+  if (!n) {
+    doc.root.insert_or_assign("sweep", toml::array{});
+    n = doc.root.get("sweep");
+  }
+  toml::array* arr = n->as_array();
+  if (!arr) throw ConfigError("--set " + ov + ": sweep must be written as [[sweep]] tables");
+  toml::table* t = nullptr;
+  for (auto& el : *arr)
+    if (auto* tb = el.as_table(); tb && (*tb)["key"].value<std::string>() == target) t = tb;
+  if (!t) {
+    if (!field.empty() && field != "values")
+      throw ConfigError("--set " + ov + ": no [[sweep]] over " + target + " to change; give its "
+                        "values: --set sweep." + target + "=[...]");
+    toml::table nt;
+    nt.insert("key", target);
+    arr->push_back(std::move(nt));
+    t = arr->back().as_table();
+  }
+  toml::table parsed = parse_set_value(ov, value);
+  if (field.empty() || field == "values") {
+    if (!parsed["v"].is_array())
+      throw ConfigError("--set " + ov + ": the values of a sweep are an array, e.g. [0.5, 1, 2]");
+    for (const char* f : {"from", "to", "count"}) t->erase(f);
+    field = "values";
+  } else if (field == "from" || field == "to" || field == "count") {
+    t->erase("values");
+  }
+  parsed["v"].node()->visit([&](auto&& v) { t->insert_or_assign(field, v); });
+}
+
 void apply_override(TomlDoc& doc, const std::string& ov) {
   const auto eq = ov.find('=');
   if (eq == std::string::npos || eq == 0)
     throw ConfigError("--set " + ov + ": expected key=value, e.g. --set integrator.dt=0.05");
   const std::string key = ov.substr(0, eq), value = ov.substr(eq + 1);
+  if (key.rfind("sweep.", 0) == 0) {
+    apply_sweep_override(doc, ov, key, value);
+    return;
+  }
   std::vector<std::string> parts;
   std::stringstream ss(key);
   for (std::string p; std::getline(ss, p, '.');) {
@@ -108,14 +188,7 @@ void apply_override(TomlDoc& doc, const std::string& ov) {
       throw ConfigError("--set " + ov + ": '" + parts[i] + "' is not a table");
     t = n->as_table();
   }
-  // The value is TOML (number, string, array, boolean); a bare word is taken as a string.
-  toml::table parsed;
-  try {
-    parsed = toml::parse("v = " + value, std::string_view("--set " + ov));
-  } catch (const toml::parse_error&) {
-    parsed = toml::table{};
-    parsed.insert("v", value);
-  }
+  toml::table parsed = parse_set_value(ov, value);
   parsed["v"].node()->visit([&](auto&& v) { t->insert_or_assign(parts.back(), v); });
   doc.overrides[key] = "--set " + ov;
   for (const auto& [a, b] : kAlternatives) {
@@ -130,6 +203,10 @@ void read_run(Section s, Scenario& sc, const std::string& stem) {
   const auto seed = s.integer("seed", 0);
   if (seed < 0) s.fail("seed", "must be >= 0 (got " + std::to_string(seed) + ")");
   sc.run.seed = static_cast<std::uint64_t>(seed);
+  sc.run.model_seed_given = s.has("model_seed");
+  const auto mseed = s.integer("model_seed", seed);
+  if (mseed < 0) s.fail("model_seed", "must be >= 0 (got " + std::to_string(mseed) + ")");
+  sc.run.model_seed = static_cast<std::uint64_t>(mseed);
   sc.run.output = s.string("output", "out/" + sc.run.name + ".h5");
   if (s.has("save_every")) {
     sc.run.save_every = s.positive_int("save_every");
@@ -297,6 +374,60 @@ void read_observe(Section s, Scenario& sc) {
   s.finish();
 }
 
+void read_ensemble(Section s, Scenario& sc) {
+  auto& e = sc.ensemble;
+  e.where = s.where();
+  e.size = s.positive_int("size");
+  e.shared_matrices = s.choice("matrices", {"shared", "per_system"}, "shared") == "shared";
+  e.trajectories = s.integer("trajectories", 0);
+  if (e.trajectories < 0 || e.trajectories > e.size)
+    s.fail("trajectories", "must be in [0, ensemble.size = " + std::to_string(e.size) + "] (got " +
+                               std::to_string(e.trajectories) + ")");
+  e.statistics = s.strings("statistics", {"close_pair_fraction"});
+  if (e.statistics.empty()) s.fail("statistics", "must name at least one statistic");
+  e.delta = s.positive("delta", 1e-3);
+  e.quantiles = s.reals("quantiles", e.quantiles);
+  for (double q : e.quantiles)
+    if (!(q >= 0 && q <= 1)) s.fail("quantiles", "must lie in [0, 1]");
+  s.finish();
+}
+
+SweepAxis read_sweep(Section s) {
+  SweepAxis a;
+  a.where = s.where();
+  a.key = s.string("key");
+  if (a.key.find('.') == std::string::npos || a.key.rfind("sweep", 0) == 0 ||
+      a.key.rfind("ensemble", 0) == 0 || a.key.rfind("expect", 0) == 0)
+    s.fail("key", "must be a scenario key such as \"model.beta\" or \"tokens.d\" (got \"" + a.key + "\")");
+  const bool has_values = s.has("values");
+  if (has_values) {
+    if (s.has("from") || s.has("to") || s.has("count"))
+      s.fail("values", "and from/to/count are alternatives; give one");
+    a.values = s.reals("values");
+    if (a.values.empty()) s.fail("values", "must not be empty");
+    a.log = s.choice("scale", {"linear", "log"}, "linear") == "log";
+  } else {
+    const double from = s.real("from"), to = s.real("to");
+    const auto count = s.positive_int("count");
+    a.log = s.choice("scale", {"linear", "log"}, "linear") == "log";
+    if (a.log && !(from > 0 && to > 0)) s.fail("scale", "\"log\" needs from > 0 and to > 0");
+    if (count > 1000000) s.fail("count", "must be <= 1000000");
+    for (std::int64_t k = 0; k < count; ++k) {
+      const double u = count == 1 ? 0.0 : static_cast<double>(k) / static_cast<double>(count - 1);
+      a.values.push_back(k == count - 1 && count > 1 ? to
+                         : a.log ? from * std::pow(to / from, u)
+                                 : from + (to - from) * u);
+    }
+  }
+  a.integer = s.boolean("integer", false);
+  for (double v : a.values)
+    if (!std::isfinite(v) || (a.integer && v != std::floor(v)))
+      s.fail(has_values ? "values" : "from", a.integer ? "must be whole numbers for an integer key"
+                                                       : "must be finite numbers");
+  s.finish();
+  return a;
+}
+
 ClaimSpec read_claim(Section s) {
   ClaimSpec c;
   c.where = s.where();
@@ -393,6 +524,26 @@ Scenario load(TomlDoc& doc, const std::string& source_text,
   read_integrator(section("integrator", true), sc);
   read_observe(section("observe", false), sc);
 
+  if (root.get("ensemble") && !opt.grid_point) read_ensemble(section("ensemble", false), sc);
+  if (toml::node* sw = root.get("sweep"); sw && !opt.grid_point) {
+    auto* arr = sw->as_array();
+    if (!arr || !arr->is_array_of_tables())
+      throw ConfigError(top.where("sweep").str() + ": sweep must be written as [[sweep]] tables");
+    toml::array resolved_arr;
+    for (std::size_t i = 0; i < arr->size(); ++i) {
+      toml::table rt;
+      Section ss = doc.section("sweep[" + std::to_string(i) + "]", (*arr)[i].as_table(), &rt);
+      sc.sweep.push_back(read_sweep(ss));
+      resolved_arr.push_back(std::move(rt));
+    }
+    res.insert_or_assign("sweep", std::move(resolved_arr));
+  }
+  if (opt.grid_point) {
+    // A grid point of a sweep: [ensemble] and [sweep] were read by the base scenario.
+    if (root.get("ensemble")) res.insert_or_assign("ensemble", *root["ensemble"].as_table());
+    if (root.get("sweep")) res.insert_or_assign("sweep", *root["sweep"].as_array());
+  }
+
   if (toml::node* e = root.get("expect")) {
     auto* arr = e->as_array();
     if (!arr || (!arr->empty() && !arr->is_array_of_tables()))
@@ -406,7 +557,7 @@ Scenario load(TomlDoc& doc, const std::string& source_text,
     }
     res.insert_or_assign("expect", std::move(resolved_arr));
   }
-  top.finish({"run", "tokens", "model", "integrator", "observe", "expect"});
+  top.finish({"run", "tokens", "model", "integrator", "observe", "expect", "ensemble", "sweep"});
 
   std::ostringstream os;
   os << res;

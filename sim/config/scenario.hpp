@@ -38,6 +38,15 @@ struct Scenario {
   const IntegratorInfo* integrator_info = nullptr;
   ObserveSpec observe;
   std::vector<ClaimSpec> expect;
+  EnsembleSpec ensemble;           // [ensemble]: many systems per grid point
+  std::vector<SweepAxis> sweep;    // [[sweep]]: the grid (cartesian product, first axis slowest)
+  bool is_ensemble() const { return ensemble.active() || !sweep.empty(); }
+  // Ensembles: the grid points of the sweep (one for an ensemble without [[sweep]]), each a
+  // validated scenario with the point's values set, in row-major order (first axis slowest).
+  std::vector<std::shared_ptr<const Scenario>> grid;
+  std::vector<std::vector<double>> grid_values;  // [point][axis]
+  // The --set text that puts grid value v of an axis into a scenario ("model.beta=0.5").
+  static std::string grid_override(const SweepAxis& axis, double v);
 
   // Estimated work: pair interactions of the whole run (model cost x RHS per step x steps).
   double estimated_pairs = 0;
@@ -63,6 +72,9 @@ struct LoadOptions {
   // Check that every claim's window holds frames of the run (for `check` and `validate`; `run`
   // evaluates no claims, so a run shortened with --set need not keep them evaluable).
   bool claim_windows = true;
+  // One grid point of a sweep (sim/run/ensemble.hpp): the base scenario's [ensemble] and [sweep]
+  // are carried into the resolved text but not read again.
+  bool grid_point = false;
 };
 
 Scenario load_scenario(const std::string& path, const std::vector<std::string>& overrides = {},

@@ -245,6 +245,14 @@ std::vector<double> Section::reals(std::string_view key) {
   return out;
 }
 
+std::vector<double> Section::reals(std::string_view key, std::vector<double> def) {
+  if (has(key)) return reals(key);
+  toml::array a;
+  for (double v : def) a.push_back(v);
+  if (toml::table* r = res(doc_, resolved_)) r->insert_or_assign(key, a);
+  return def;
+}
+
 std::vector<std::string> Section::strings(std::string_view key, std::vector<std::string> def) {
   auto* n = node_of(doc_, table_, known_, key);
   if (!n) {

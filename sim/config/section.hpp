@@ -52,6 +52,7 @@ class Section {
 
   // Arrays.
   std::vector<double> reals(std::string_view key);                 // [1.0, 2.0, ...]
+  std::vector<double> reals(std::string_view key, std::vector<double> def);
   std::vector<std::string> strings(std::string_view key, std::vector<std::string> def);
   RowMat matrix(std::string_view key);                             // [[...], [...]]
   bool is_array(std::string_view key) const;

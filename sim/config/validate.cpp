@@ -249,7 +249,79 @@ void check_claims(Scenario& sc, TomlDoc& doc, const LoadOptions& opt) {
   }
 }
 
+void check_ensemble(Scenario& sc, TomlDoc& doc, const LoadOptions& opt) {
+  if (!sc.is_ensemble()) return;
+  if (!sc.ensemble.active())
+    throw ConfigError(sc.sweep.front().where.str() + ": [[sweep]] needs an [ensemble] table (size = "
+                                                     "systems per grid point, e.g. size = 1)");
+  const auto& e = sc.ensemble;
+  std::vector<std::string> known = ensemble_token_statistics();
+  for (const auto& o : sc.model.observables) known.push_back(o);
+  for (const auto& q : e.statistics)
+    if (std::find(known.begin(), known.end(), q) == known.end())
+      throw ConfigError(at(doc, "ensemble", "statistics").str() + ": ensemble.statistics: unknown statistic '" +
+                        q + "' for model \"" + sc.model_kind + "\": " + one_of(known, q));
+  for (const auto& q : e.statistics)
+    if (q == "inner_deviation" && sc.model_kind != "attention")
+      throw ConfigError(at(doc, "ensemble", "statistics").str() + ": ensemble.statistics: "
+                        "inner_deviation is measured from GLPR's equiangular curve, which needs "
+                        "model.kind = \"attention\"");
+  if (sc.tokens.n < 2)
+    throw ConfigError(at(doc, "tokens", "n").str() + ": tokens.n must be >= 2 for ensemble statistics");
+  std::set<std::string> keys;
+  for (const auto& a : sc.sweep) {
+    if (!keys.insert(a.key).second) throw ConfigError(a.where.str() + ": " + a.key + " is swept twice");
+    if (doc.overrides.count(a.key))
+      throw ConfigError(doc.overrides.at(a.key) + ": " + a.key + " is swept (" + a.where.str() +
+                        "); set the sweep instead, e.g. --set sweep." + a.key + "=[...]");
+  }
+  double points = 1;
+  for (const auto& a : sc.sweep) points *= static_cast<double>(a.values.size());
+  if (points > 1e6) throw ConfigError(sc.sweep.front().where.str() + ": the sweep has " + num(points) +
+                                      " grid points (at most 1e6)");
+  // Expand and validate every grid point (first axis slowest).
+  const std::size_t G = static_cast<std::size_t>(points);
+  LoadOptions po = opt;
+  po.grid_point = true;
+  std::vector<std::size_t> idx(sc.sweep.size(), 0);
+  for (std::size_t g = 0; g < G; ++g) {
+    std::vector<std::string> ov = sc.overrides;
+    std::vector<double> vals;
+    std::string label;
+    for (std::size_t k = 0; k < sc.sweep.size(); ++k) {
+      const double v = sc.sweep[k].values[idx[k]];
+      vals.push_back(v);
+      ov.push_back(Scenario::grid_override(sc.sweep[k], v));
+      label += (k ? ", " : "") + ov.back();
+    }
+    try {
+      sc.grid.push_back(std::make_shared<const Scenario>(load_scenario_text(sc.source_text, sc.path, ov, po)));
+    } catch (const ConfigError& err) {
+      throw ConfigError(std::string(err.what()) + (label.empty() ? "" : " (at the sweep point " + label + ")"));
+    }
+    sc.grid_values.push_back(vals);
+    for (std::size_t k = sc.sweep.size(); k-- > 0;) {
+      if (++idx[k] < sc.sweep[k].values.size()) break;
+      idx[k] = 0;
+    }
+  }
+  const std::size_t F = sc.grid.front()->frame_times().size();
+  for (std::size_t g = 0; g < G; ++g)
+    if (sc.grid[g]->frame_times().size() != F)
+      throw ConfigError(at(doc, "run", "frames").str() + ": every sweep point must write the same "
+                        "number of frames (" + std::to_string(F) + " at the first point, " +
+                        std::to_string(sc.grid[g]->frame_times().size()) + " at point " + std::to_string(g) +
+                        "); give run.frames explicitly");
+}
+
 }  // namespace
+
+// Statistics an ensemble can record per system and frame (sim/run/ensemble.hpp).
+const std::vector<std::string>& ensemble_token_statistics() {
+  static const std::vector<std::string> names = {"close_pair_fraction", "clusters", "diameter",
+                                                 "mean_inner", "inner_deviation", "hemisphere"};
+  return names;
+}
 
 double memory_limit_bytes() {
   double limit = 0;
@@ -282,6 +354,7 @@ void validate(Scenario& sc, TomlDoc& doc, const LoadOptions& opt) {
   check_steps_and_frames(sc, doc);
   check_observables(sc, doc);
   check_claims(sc, doc, opt);
+  if (!opt.grid_point) check_ensemble(sc, doc, opt);
 
   const double bytes = 8.0 * 8.0 * double(sc.tokens.n) * double(sc.tokens.d) + parameter_bytes(sc);
   if (bytes > memory_limit_bytes())
@@ -290,7 +363,7 @@ void validate(Scenario& sc, TomlDoc& doc, const LoadOptions& opt) {
                                  " GB)");
 
   // Build the model once: random matrices are drawn and their conditions checked here.
-  (void)sc.build_model(sc.run.seed);
+  if (sc.grid.empty()) (void)sc.build_model(sc.run.model_seed);  // (grid points built theirs)
 
   // Cost: pair interactions of the whole run.
   const double steps = sc.layers_mode() ? double(sc.integrator.layers)

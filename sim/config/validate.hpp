@@ -33,6 +33,9 @@ constexpr double kMaxSteps = 1e12;        // steps (or layers) of one run
 constexpr std::int64_t kMaxFrames = 10'000'000;
 constexpr double kCostWarningPairs = 1e13;  // pair interactions: ~1.5 h at 2e9 pairs/s
 
+// Statistics an ensemble records per system besides model observables (sim/run/ensemble.hpp).
+const std::vector<std::string>& ensemble_token_statistics();
+
 // Bytes of memory available to a run (ATTNFLOW_MAX_STATE_BYTES or the machine's RAM).
 double memory_limit_bytes();
 

@@ -70,4 +70,12 @@ void advance_layers(LayerMap& m, State& s, double& t, double t1, double dt, Step
   equal_steps(m, s, t, t1, dt, st, [&](double tk, double h) { m.layer(tk, h, s); });
 }
 
+void advance_model(Model& m, Integrator& in, State& s, double& t, double t1, double dt,
+                   StepStats& st) {
+  if (auto* f = dynamic_cast<Flow*>(&m))
+    in.advance(*f, s, t, t1, st);
+  else
+    advance_layers(dynamic_cast<LayerMap&>(m), s, t, t1, dt, st);
+}
+
 }  // namespace attnflow

@@ -55,4 +55,7 @@ class Integrator {
   IntegratorSpec spec_;
 };
 
+// Any model from t to t1: a Flow by the integrator, a LayerMap by layers of width <= dt.
+void advance_model(Model& m, Integrator& in, State& s, double& t, double t1, double dt, StepStats& st);
+
 }  // namespace attnflow

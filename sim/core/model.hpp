@@ -47,9 +47,11 @@ class Model {
   virtual void observe_frame(double /*t*/, ConstStateView /*s*/) {}
   virtual bool keeps_time_averages() const { return false; }
 
-  // Called once on the initial state after [tokens] init (e.g. oscillator phases, momenta that
-  // depend on model parameters). Draw randomness from Rng::stream(seed, "model.<purpose>").
-  virtual void initialize(State& /*s*/) {}
+  // Called once on the initial state after [tokens] init (e.g. oscillator phases, task
+  // encodings). `seed` is the run's seed (an ensemble system's own seed): draw the initial state's
+  // randomness from Rng::stream(seed, "model.<purpose>"), the model's parameters from the seed it
+  // was built with.
+  virtual void initialize(State& /*s*/, std::uint64_t /*seed*/) {}
 
   // --- output hooks --------------------------------------------------------------------------
   // Oscillator models whose x holds phases (d = 1) return true: the writer adds

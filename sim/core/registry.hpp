@@ -55,6 +55,7 @@ struct IntegratorInfo {
   std::string summary;
   bool adaptive = false;            // chooses its own steps (rtol, atol); no layers, no save_every
   bool needs_second_order = false;  // a SympFormer block: the model must carry momenta
+  bool separable_order = false;     // order() holds for separable Hamiltonians only
   double rhs_per_step = 1;          // RHS evaluations (oracle calls) per step, for cost estimates
   std::function<std::unique_ptr<Integrator>(const IntegratorSpec&)> make;
 };

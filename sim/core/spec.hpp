@@ -16,9 +16,11 @@ enum class Space { Euclidean, Sphere };
 
 struct RunSpec {
   std::string name = "run";
-  std::uint64_t seed = 0;
+  std::uint64_t seed = 0;        // initial tokens (and everything else unless model_seed is set)
+  std::uint64_t model_seed = 0;  // random model parameters (matrices, frequencies); = seed by default
+  bool model_seed_given = false;
   std::string output;          // resolved path of the .h5 file
-  std::int64_t frames = 101;   // frames written, evenly spaced in [t0, t_end]
+  std::int64_t frames = 101;   // frames written over [t0, t_end] (on whole steps when dt divides it)
   bool frames_given = false;   // frames came from the scenario (not the default)
   std::int64_t save_every = 0; // alternative: a frame every k steps (fixed-step only)
 };
@@ -57,6 +59,27 @@ struct ObserveSpec {
 };
 
 // One [[expect]] claim (vocabulary in analysis/claims.hpp).
+// One axis of a parameter sweep ([[sweep]]): a numeric scenario key and its values.
+struct SweepAxis {
+  std::string key;             // dotted scenario key, e.g. "model.beta" or "tokens.d"
+  std::vector<double> values;  // the grid values, in order
+  bool integer = false;        // an integer key (tokens.n, tokens.d, ...)
+  bool log = false;            // values spaced logarithmically (for fits and plots)
+  Where where;
+};
+
+// [ensemble]: `size` independent systems per grid point (sim/run/ensemble.hpp).
+struct EnsembleSpec {
+  std::int64_t size = 0;               // systems per grid point; 0 = not an ensemble
+  bool shared_matrices = true;         // random model parameters drawn once, or per system
+  std::int64_t trajectories = 0;       // full trajectories kept for the first k systems of a point
+  std::vector<std::string> statistics; // per system and frame
+  double delta = 1e-3;                 // close pairs and clusters: <x_i, x_j> > 1 - delta
+  std::vector<double> quantiles = {0.05, 0.5, 0.95};
+  Where where;
+  bool active() const { return size > 0; }
+};
+
 struct ClaimSpec {
   std::string kind;          // rate | final | monotone | max_residual | min | max
   std::string observable;

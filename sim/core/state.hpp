@@ -10,6 +10,11 @@
 #include <Eigen/Dense>
 #include <algorithm>
 
+// Eigen's alignment is part of attnflow's ABI (CMakeLists.txt: ATTNFLOW_EIGEN_ABI).
+#if EIGEN_MAX_ALIGN_BYTES != 64 || EIGEN_MAX_STATIC_ALIGN_BYTES != 64
+#error "attnflow: compile with -DEIGEN_MAX_ALIGN_BYTES=64 -DEIGEN_MAX_STATIC_ALIGN_BYTES=64 (the CMake package attnflow::attnflow sets them)"
+#endif
+
 namespace attnflow {
 
 using Index = Eigen::Index;

@@ -62,7 +62,7 @@ class AkornModel : public Flow {
     // The first rotation frequency of every token (all of them for n = 2).
     return {{"frequency", w_.col(0)}};
   }
-  void initialize(State& s) override {
+  void initialize(State& s, std::uint64_t) override {
     if (p_.stimulus == "initial") {
       RowMat x = s.x();
       for (Index i = 0; i < x.rows(); ++i) {

@@ -95,12 +95,12 @@ class KuramotoModel : public Flow {
     return {{"frequency", p_.omega}};
   }
 
-  void initialize(State& s) override {
+  void initialize(State& s, std::uint64_t seed) override {
     auto x = s.x();
     if (p_.initial == "zero") {
       x.setZero();
     } else if (p_.initial == "uniform") {
-      Rng rng = Rng::stream(seed_, "model.phases");
+      Rng rng = Rng::stream(seed, "model.phases");
       for (Index i = 0; i < x.rows(); ++i) x(i, 0) = 2 * M_PI * rng.uniform();
     }
   }

@@ -103,8 +103,8 @@ class PolyAttentionModel : public Base {
     return Base::observable(name, t, s);
   }
 
-  void initialize(State& s) override {
-    if (task()) poly_task_encode(p_.task, seed_, s.x());
+  void initialize(State& s, std::uint64_t seed) override {
+    if (task()) poly_task_encode(p_.task, seed, s.x());
   }
 
   // Att(x) with algorithm a, block by block (task instances are independent sequences).

@@ -17,11 +17,11 @@ void normalise_rows(RowMat& x) {
 
 }  // namespace
 
-State initial_state(const Scenario& sc) {
+State initial_state(const Scenario& sc, std::uint64_t seed) {
   const TokensSpec& t = sc.tokens;
   const Index n = t.n, d = t.d;
   State s(sc.shape());
-  Rng rng = Rng::stream(sc.run.seed, "tokens.init");
+  Rng rng = Rng::stream(seed, "tokens.init");
   RowMat x(n, d);
   auto gauss = [&](RowMat& m) {
     for (Index i = 0; i < m.rows(); ++i)
@@ -72,7 +72,7 @@ State initial_state(const Scenario& sc) {
   s.x() = x;
   if (s.shape.momentum) {
     if (t.momentum == "gaussian") {
-      Rng mr = Rng::stream(sc.run.seed, "tokens.momentum");
+      Rng mr = Rng::stream(seed, "tokens.momentum");
       for (Index i = 0; i < n; ++i)
         for (Index j = 0; j < d; ++j) s.y()(i, j) = t.momentum_scale * mr.normal();
     } else if (t.momentum == "affine") {

@@ -16,6 +16,8 @@
 
 namespace attnflow {
 
-State initial_state(const Scenario& sc);
+// The initial state of the scenario's [tokens], drawn from `seed` (stream "tokens.init").
+State initial_state(const Scenario& sc, std::uint64_t seed);
+inline State initial_state(const Scenario& sc) { return initial_state(sc, sc.run.seed); }
 
 }  // namespace attnflow

@@ -20,13 +20,13 @@ std::string RunSummary::line() const {
 }
 
 Simulation::Simulation(const Scenario& sc) : sc_(sc) {
-  model_ = sc.build_model(sc.run.seed);
+  model_ = sc.build_model(sc.run.model_seed);
   flow_ = dynamic_cast<Flow*>(model_.get());
   layers_ = dynamic_cast<LayerMap*>(model_.get());
   if (!flow_ && !layers_) throw Error(model_->kind() + " is neither a flow nor a layer map");
   integrator_ = sc.integrator_info->make(sc.integrator);
   state_ = initial_state(sc);
-  model_->initialize(state_);
+  model_->initialize(state_, sc.run.seed);
   model_->retract(state_);
 }
 

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "sim/config/scenario.hpp"
+#include "sim/models/second_order.hpp"
 #include "sim/run/simulation.hpp"
 
 namespace attnflow::test {
@@ -45,5 +46,33 @@ inline RowMat attention_reference(const RowMat& x, const RowMat& Q, const RowMat
   }
   return w * (x * V.transpose());
 }
+
+// Separable quadratic Hamiltonian H = 1/2 y^T Minv y + 1/2 x^T K x per token (c = 1).
+class Quadratic : public HamiltonianModel {
+ public:
+  Quadratic(Index n, Index d, RowMat minv, RowMat k, Damping dmp)
+      : HamiltonianModel(Shape{n, d, true}, Space::Euclidean, dmp), minv_(std::move(minv)),
+        k_(std::move(k)) {}
+  std::string kind() const override { return "test_quadratic"; }
+  double symplectic_scale() const override { return 1.0; }
+  void oracle(double, CMatMap x, CMatMap y, RowMat& F, RowMat& G) override {
+    velocity(y, F);
+    G = -(x * k_);
+  }
+  int velocity(CMatMap y, RowMat& F) override {
+    F = y * minv_;
+    return 0;
+  }
+  double kinetic_energy(ConstStateView s) override {
+    return 0.5 * (s.y() * minv_).cwiseProduct(s.y()).sum();
+  }
+  double potential_energy(ConstStateView s) override {
+    return 0.5 * (s.x() * k_).cwiseProduct(s.x()).sum();
+  }
+  double hamiltonian(ConstStateView s) override { return kinetic_energy(s) + potential_energy(s); }
+
+ private:
+  RowMat minv_, k_;
+};
 
 }  // namespace attnflow::test

@@ -14,34 +14,6 @@ using namespace attnflow;
 
 namespace {
 
-// Separable quadratic Hamiltonian H = 1/2 y^T Minv y + 1/2 x^T K x per token (c = 1).
-class Quadratic : public HamiltonianModel {
- public:
-  Quadratic(Index n, Index d, RowMat minv, RowMat k, Damping dmp)
-      : HamiltonianModel(Shape{n, d, true}, Space::Euclidean, dmp), minv_(std::move(minv)),
-        k_(std::move(k)) {}
-  std::string kind() const override { return "test_quadratic"; }
-  double symplectic_scale() const override { return 1.0; }
-  void oracle(double, CMatMap x, CMatMap y, RowMat& F, RowMat& G) override {
-    velocity(y, F);
-    G = -(x * k_);
-  }
-  int velocity(CMatMap y, RowMat& F) override {
-    F = y * minv_;
-    return 0;
-  }
-  double kinetic_energy(ConstStateView s) override {
-    return 0.5 * (s.y() * minv_).cwiseProduct(s.y()).sum();
-  }
-  double potential_energy(ConstStateView s) override {
-    return 0.5 * (s.x() * k_).cwiseProduct(s.x()).sum();
-  }
-  double hamiltonian(ConstStateView s) override { return kinetic_energy(s) + potential_energy(s); }
-
- private:
-  RowMat minv_, k_;
-};
-
 std::unique_ptr<Integrator> make(const std::string& kind, double dt) {
   IntegratorSpec spec;
   spec.kind = kind;
@@ -123,7 +95,7 @@ TEST_CASE("empirical orders by halving h: 1 for the Euler-type blocks, 2 for ab2
 }
 
 TEST_CASE("velocity_verlet is second order on a separable quadratic H") {
-  Quadratic m(3, 2, RowMat{{1.0, 0.3}, {0.3, 2.0}}, RowMat{{2.0, 0.5}, {0.5, 1.0}},
+  test::Quadratic m(3, 2, RowMat{{1.0, 0.3}, {0.3, 2.0}}, RowMat{{2.0, 0.5}, {0.5, 1.0}},
               Damping{3.0, 0.1});
   Rng rng(2);
   State s0(m.shape());
@@ -137,7 +109,7 @@ TEST_CASE("velocity_verlet is second order on a separable quadratic H") {
 TEST_CASE("kick_damp_drift is conformally symplectic on a separable quadratic H: J^T Omega J = sigma Omega") {
   const Index n = 2, d = 2, dim = 2 * n * d;
   for (Damping dmp : {Damping{0.0, 0.3}, Damping{3.0, 0.0}, Damping{0.0, 0.0}}) {
-    Quadratic m(n, d, RowMat{{1.0, 0.3}, {0.3, 2.0}}, RowMat{{2.0, 0.5}, {0.5, 1.0}}, dmp);
+    test::Quadratic m(n, d, RowMat{{1.0, 0.3}, {0.3, 2.0}}, RowMat{{2.0, 0.5}, {0.5, 1.0}}, dmp);
     const double t = 1.3, h = 0.07;
     const double sigma = dmp.sigma(t, t + h);
     auto in = make("kick_damp_drift", h);

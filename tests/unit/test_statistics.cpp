@@ -6,7 +6,7 @@
 
 #include <doctest/doctest.h>
 
-#include "analysis/statistics.hpp"
+#include "sim/kernels/statistics.hpp"
 #include "sim/core/rng.hpp"
 
 using namespace attnflow;

@@ -8,7 +8,7 @@
 
 #include <doctest/doctest.h>
 
-#include "analysis/statistics.hpp"
+#include "sim/kernels/statistics.hpp"
 #include "sim/kernels/token_stats.hpp"
 #include "sim/core/rng.hpp"
 

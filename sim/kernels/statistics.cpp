@@ -1,4 +1,6 @@
-#include "analysis/statistics.hpp"
+#include "sim/kernels/statistics.hpp"
+
+#include "sim/kernels/frequency_laws.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -84,9 +86,10 @@ double normal_quantile(double p) {
     throw std::invalid_argument("normal_quantile needs 0 < p < 1 (got " + std::to_string(p) + ")");
   if (p == 0.5) return 0;
   if (p > 0.5) return -normal_quantile(1 - p);  // the lower tail keeps relative accuracy
-  // Phi(z) = p for z < 0: bisection on [-40, 0], then Newton steps on Phi(z) - p.
-  double z = bisect([p](double t) { return normal_cdf(t) - p; }, -40.0, 0.0);
-  for (int it = 0; it < 3; ++it) {
+  // The one inverse normal CDF of attnflow (Acklam + Halley, sim/kernels/frequency_laws), then
+  // Newton steps on Phi(z) - p with this file's erfc-based Phi.
+  double z = inv_norm_cdf(p);
+  for (int it = 0; it < 2; ++it) {
     const double phi = std::exp(-0.5 * z * z) / std::sqrt(2 * M_PI);
     if (phi <= 0) break;
     const double step = (normal_cdf(z) - p) / phi;
