@@ -1,7 +1,7 @@
 #pragma once
 // `attnflow analyze RUN.h5 [RUN2.h5 ...] [options]` (SPEC section 2; SympFormer arXiv 2603.16535,
-// research/sympformer.md 6.4, 7.3): reads H5MD runs (layout in sim/h5md_writer.hpp) with the
-// HDF5 C API and prints, per observable,
+// research/sympformer.md 6.4, 7.3): reads H5MD runs (layout in sim/io/h5md_layout.hpp) through
+// sim/io/h5md_reader.hpp and prints, per observable,
 //   - fitted exponential rate r (log y = c - r t) and power-law exponent p (log y = c - p log t)
 //     over --window T0 T1 (default: the whole run);
 //   - sustained hitting times of each --threshold X (y/y(t0) < X from then on; --absolute

@@ -1,57 +1,34 @@
 #include "analysis/ssa_oneshot.hpp"
 
-#include <hdf5.h>
-
 #include <cstdio>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
 
 #include "sim/kernels/attention_stats.hpp"
-#include "analysis/h5_read.hpp"
 #include "sim/core/error.hpp"
+#include "sim/io/h5md_reader.hpp"
 #include "sim/models/ssa.hpp"
 
 namespace attnflow {
 namespace {
 
 // The token cloud of frame `frame` (negative: from the end) of a run file.
-RowMat read_tokens(const std::string& path, long long frame, hsize_t& used) {
-  if (H5Fis_hdf5(path.c_str()) <= 0) throw IoError(path + ": not an HDF5 file (or truncated)");
-  H5File f{H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT)};
-  if (f.id < 0) throw IoError(path + ": cannot open");
-  const std::string pos = "/particles/tokens/position/value";
-  if (H5Lexists(f.id, "/particles/tokens/position", H5P_DEFAULT) <= 0 ||
-      H5Lexists(f.id, pos.c_str(), H5P_DEFAULT) <= 0)
-    throw ConfigError(path + ": not an attnflow run file (no " + pos + ")");
-  const long long T = static_cast<long long>(frames_of(f.id, pos));
+RowMat read_tokens(const H5mdReader& f, long long frame, long long& used) {
+  f.require_run();
+  f.require_frames(": nothing to analyze");
+  const long long T = f.frames();
   const long long k = frame < 0 ? T + frame : frame;
   if (k < 0 || k >= T)
     throw ConfigError("--frame " + std::to_string(frame) + " is out of range (the run has " +
                       std::to_string(T) + " frames)");
-  used = static_cast<hsize_t>(k);
-  return read_frame(f.id, pos, used);
-}
-
-void write_heads(hid_t group, const char* name, const std::vector<RowMat>& heads) {
-  if (H5Lexists(group, name, H5P_DEFAULT) > 0) H5Ldelete(group, name, H5P_DEFAULT);
-  const hsize_t H = heads.size(), n = static_cast<hsize_t>(heads[0].rows());
-  hsize_t dims[3] = {H, n, n};
-  hid_t sp = H5Screate_simple(3, dims, nullptr);
-  hid_t d = H5Dcreate2(group, name, H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-  std::vector<double> buf;
-  buf.reserve(H * n * n);
-  for (const auto& h : heads) buf.insert(buf.end(), h.data(), h.data() + h.size());
-  const herr_t st = H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data());
-  H5Dclose(d);
-  H5Sclose(sp);
-  if (st < 0) throw IoError(std::string("cannot write /analysis/matrices/") + name);
+  used = k;
+  return f.positions(k);
 }
 
 }  // namespace
 
 int ssa_oneshot_main(const std::vector<std::string>& args) {
-  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
   CLI::App app{"one-shot SSA analysis of a run's token cloud", "attnflow analyze --ssa"};
   std::string file, init = "default";
   long long heads = 1, frame = -1;
@@ -75,8 +52,10 @@ int ssa_oneshot_main(const std::vector<std::string>& args) {
     return 2;
   }
   try {
-    hsize_t used = 0;
-    const RowMat x = read_tokens(file, frame, used);
+    long long used = 0;
+    // --write-matrices writes into the run: opened for update, under the run file's lock.
+    H5mdReader f(file, write ? H5mdReader::Access::Update : H5mdReader::Access::Read);
+    const RowMat x = read_tokens(f, frame, used);
     const Index n = x.rows(), D = x.cols();
     if (heads < 1 || D % heads != 0)
       throw ConfigError("--heads " + std::to_string(heads) + " must divide the token dimension d = " +
@@ -105,19 +84,8 @@ int ssa_oneshot_main(const std::vector<std::string>& args) {
     std::printf("%-16s %14.6g\n", "order_parameter", rmean);
     if (write) {
       if (n > 4096) throw ConfigError("--write-matrices: N = " + std::to_string(n) + " > 4096");
-      hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
-      if (f < 0) throw IoError(file + ": cannot open for writing");
-      hid_t a = H5Lexists(f, "/analysis", H5P_DEFAULT) > 0
-                    ? H5Gopen2(f, "/analysis", H5P_DEFAULT)
-                    : H5Gcreate2(f, "/analysis", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-      hid_t m = H5Lexists(a, "matrices", H5P_DEFAULT) > 0
-                    ? H5Gopen2(a, "matrices", H5P_DEFAULT)
-                    : H5Gcreate2(a, "matrices", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-      write_heads(m, "ssa", S);
-      write_heads(m, "transformer", A);
-      H5Gclose(m);
-      H5Gclose(a);
-      H5Fclose(f);
+      f.write_matrices("ssa", S);
+      f.write_matrices("transformer", A);
       std::printf("matrices written to %s:/analysis/matrices/{ssa,transformer}\n", file.c_str());
     }
     return 0;

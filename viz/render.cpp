@@ -11,7 +11,8 @@
 #include <memory>
 #include <sstream>
 
-#include "viz/h5_reader.hpp"
+#include "sim/core/error.hpp"
+#include "viz/run_data.hpp"
 #include "viz/render_internal.hpp"
 
 namespace attnflow::viz {
@@ -202,7 +203,7 @@ int render_main(const std::vector<std::string>& args) {
   std::vector<std::string> plot_names;
   try {
     for (const auto& p : inputs) runs.push_back(std::make_unique<Run>(p));
-  } catch (const H5Error& e) {
+  } catch (const attnflow::Error& e) {
     std::cerr << "attnflow render: " << e.what() << "\n";
     return 4;
   }
@@ -256,7 +257,7 @@ int render_main(const std::vector<std::string>& args) {
   } catch (const InputError& e) {
     std::cerr << "attnflow render: " << e.what() << "\n";
     return 2;
-  } catch (const H5Error& e) {
+  } catch (const attnflow::Error& e) {
     std::cerr << "attnflow render: " << e.what() << "\n";
     return 4;
   }
@@ -361,7 +362,7 @@ int render_main(const std::vector<std::string>& args) {
   } catch (const InputError& e) {
     std::cerr << "attnflow render: " << e.what() << "\n";
     return 2;
-  } catch (const H5Error& e) {
+  } catch (const attnflow::Error& e) {
     std::cerr << "attnflow render: " << e.what() << "\n";
     return 4;
   } catch (const std::exception& e) {

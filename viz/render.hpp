@@ -3,7 +3,7 @@
 //
 //   attnflow render RUN.h5 [RUN2.h5 ...] [-o DIR] [options]
 //
-// Input: run files in the H5MD 1.1 layout of SPEC section 4, read with the HDF5 C API.
+// Input: run files in the H5MD 1.1 layout of SPEC section 4, read through sim/io/h5md_reader.hpp.
 // Output directory: -o DIR, default "<first RUN without .h5>_render". With several runs the
 // frames of each run go to DIR/<run file stem>/; plots always compare all runs.
 //

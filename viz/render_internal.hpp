@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "viz/h5_reader.hpp"
+#include "viz/run_data.hpp"
 
 namespace attnflow::viz {
 

@@ -9,10 +9,15 @@
 //
 // Exit codes: 0 ok; 1 a claim failed; 2 invalid input; 3 numerical failure; 4 I/O failure;
 // 130/143 interrupted by SIGINT/SIGTERM (output closed and readable).
+//
+// Output files: an existing RUN.h5 (and RUN.xdmf2) is kept as #RUN.h5.N# once the new run has
+// computed its first frame, or replaced with --overwrite; an input of the run is never written;
+// a file another run writes is refused (sim/io/output_claim.hpp).
 #include <unistd.h>
 
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <optional>
 
@@ -22,7 +27,10 @@
 #include "sim/core/registry.hpp"
 #include "sim/io/resume.hpp"
 #include "sim/io/run_file.hpp"
+#include "sim/io/sweep_file.hpp"
+#include "sim/cli/ensemble_cmd.hpp"
 #include "sim/config/scenario.hpp"
+#include "sim/config/validate.hpp"
 #include "sim/run/simulation.hpp"
 
 #ifdef ATTNFLOW_HAVE_VIZ
@@ -49,14 +57,42 @@ int exit_for_signal(int sig) { return 128 + sig; }
 struct Common {
   std::vector<std::string> sets;
   bool quiet = false;
+  bool overwrite = false;
 };
 
-int cmd_run(const std::string& path, const std::string& out, const Common& c, bool resume) {
+const char* kRunOutputHelp =
+    "Output files: an existing RUN.h5 (and its RUN.xdmf2) is kept as #RUN.h5.1# (#RUN.xdmf2.1#; the\n"
+    "next free number, up to 99) once the new run has computed its first frame; --overwrite\n"
+    "replaces it instead. A run that fails or is stopped before that leaves it as it was. The\n"
+    "output may not be an input of the run, nor a file another run is writing (exit 2).";
+
+// Says what happened to the output of a run that stopped.
+std::string output_note(const RunSummary& s, const std::string& output) {
+  if (!s.kept) return s.output + " is closed and readable";
+  std::error_code ec;
+  return "no frame was computed, so nothing was written" +
+         std::string(std::filesystem::exists(output, ec) ? "; " + output + " was left as it was" : "");
+}
+
+int cmd_run(const std::string& path, const std::string& out, const Common& c, bool resume,
+            const std::string& system) {
   std::optional<ResumePoint> rp;
   Scenario sc;
-  if (resume) {
-    if (!out.empty() || !c.sets.empty())
-      throw ConfigError("--resume continues a run as it was: -o and --set do not apply");
+  if (resume && is_sweep_file(path)) {  // a sweep file: run the grid points not yet done
+    if (!out.empty() || !c.sets.empty() || c.overwrite)
+      throw ConfigError("--resume continues a sweep as it was: -o, --set and --overwrite do not apply");
+    const SweepData d = read_sweep(path);
+    LoadOptions lo;
+    lo.resume = true;
+    lo.claim_windows = false;
+    sc = load_scenario_text(d.scenario_text, d.scenario_path, {}, lo);
+    return cli::run_sweep(sc, path, c.quiet, true);
+  }
+  if (!system.empty()) {
+    sc = cli::system_scenario(path, c.sets, system);
+  } else if (resume) {
+    if (!out.empty() || !c.sets.empty() || c.overwrite)
+      throw ConfigError("--resume continues a run as it was: -o, --set and --overwrite do not apply");
     rp = read_resume_point(path);
     if (rp->complete) {
       std::cerr << path << ": the run is already complete (" << rp->frames << " frames)\n";
@@ -71,9 +107,19 @@ int cmd_run(const std::string& path, const std::string& out, const Common& c, bo
     lo.claim_windows = false;  // `run` evaluates no claims
     sc = load_scenario(path, c.sets, lo);
   }
-  Simulation sim(sc);
-  FileRunOptions opt;
   std::string output = out.empty() ? sc.run.output : out;
+  if (!rp && !out.empty()) {
+    const std::filesystem::path o(out);
+    const std::string in =
+        output_overwrites_input(sc, {out, (o.parent_path() / (o.stem().string() + ".xdmf2")).string()});
+    if (!in.empty())
+      throw ConfigError("-o " + out + " would write over " + in + ", an input of this run");
+  }
+  const ExistingOutput existing = c.overwrite ? ExistingOutput::Overwrite : ExistingOutput::Backup;
+  if (sc.is_ensemble()) return cli::run_sweep(sc, output, c.quiet, false, existing);
+  Simulation sim(sc, rp ? &*rp : nullptr);
+  FileRunOptions opt;
+  opt.existing = c.overwrite ? ExistingOutput::Overwrite : ExistingOutput::Backup;
   if (rp) {
     opt.resume = &*rp;
     output = path;
@@ -81,11 +127,22 @@ int cmd_run(const std::string& path, const std::string& out, const Common& c, bo
       std::cerr << "resuming " << path << " at frame " << rp->frames << ", t = " << rp->t << "\n";
   }
   opt.progress = !c.quiet && isatty(STDERR_FILENO);
-  RunSummary s = run_to_file(sim, output, opt);
-  if (!c.quiet || s.signal) std::cerr << s.line() << "\n";
+  RunSummary s;
+  try {
+    s = run_to_file(sim, output, opt);
+  } catch (const NumericalError& e) {
+    if (rp || sim.series().t.size() > 1) throw;  // the frames computed are kept
+    RunSummary none;
+    none.kept = true;
+    throw NumericalError(std::string(e.what()) + "; " + output_note(none, output));
+  }
+  if (!c.quiet || s.signal)
+    std::cerr << s.line() << "\n";
+  else if (!s.backup.empty())  // moving a file aside is always said
+    std::cerr << "attnflow: the earlier " << output << " is now " << s.backup << "\n";
   if (s.signal) {
     std::cerr << "stopped by signal " << s.signal << " at t = " << s.t_final << " after "
-              << s.frames << " frames; " << s.output << " is closed and readable\n";
+              << s.frames << " frames; " << output_note(s, output) << "\n";
     return exit_for_signal(s.signal);
   }
   return 0;
@@ -96,15 +153,26 @@ int cmd_check(const std::vector<std::string>& paths, const Common& c) {
   for (const auto& path : paths) {
     Scenario sc = load_scenario(path, c.sets);
     if (sc.expect.empty()) throw ConfigError(path + ": no [[expect]] claims to check");
+    if (sc.is_ensemble()) {
+      const int f = cli::check_sweep(sc, path, c.quiet,
+                                     c.overwrite ? ExistingOutput::Overwrite : ExistingOutput::Backup);
+      if (f < 0) return 128 - f;
+      failed += f;
+      continue;
+    }
     Simulation sim(sc);
     FileRunOptions opt;
     opt.progress = !c.quiet && isatty(STDERR_FILENO);
+    opt.existing = c.overwrite ? ExistingOutput::Overwrite : ExistingOutput::Backup;
     RunSummary s = run_to_file(sim, sc.run.output, opt);
     if (s.signal) {
-      std::cerr << s.line() << "\n";
+      std::cerr << s.line() << "\n" << output_note(s, sc.run.output) << "\n";
       return exit_for_signal(s.signal);
     }
-    if (!c.quiet) std::cout << path << ": " << s.line() << "\n";
+    if (!c.quiet)
+      std::cout << path << ": " << s.line() << "\n";
+    else if (!s.backup.empty())
+      std::cerr << "attnflow: the earlier " << sc.run.output << " is now " << s.backup << "\n";
     for (const auto& r : evaluate_claims(sc, sim.series())) {
       std::cout << (r.pass ? "PASS " : "FAIL ") << path << ": " << r.detail << "\n";
       failed += !r.pass;
@@ -138,20 +206,27 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   Common common;
 
-  std::string run_path, run_out;
+  std::string run_path, run_out, run_system;
   bool run_resume = false;
   auto* run = app.add_subcommand("run", "run a scenario and write its trajectory (HDF5/H5MD)");
+  run->footer(kRunOutputHelp);
   run->add_option("scenario", run_path, "scenario file (TOML), or RUN.h5 with --resume")->required();
   run->add_flag("--resume", run_resume, "continue an interrupted run file from its last complete frame");
   run->add_option("-o,--output", run_out, "output file (default: [run] output or out/<name>.h5)");
+  run->add_option("--system", run_system,
+                  "G:I: run system I of grid point G of the scenario's ensemble alone (bit-identical)");
   run->add_option("--set", common.sets, "override a scenario key, e.g. --set integrator.dt=0.05");
   run->add_flag("-q,--quiet", common.quiet, "no progress bar or summary");
+  run->add_flag("--overwrite", common.overwrite,
+                "replace an existing output file instead of keeping it as #RUN.h5.N#");
 
   std::vector<std::string> check_paths;
   auto* check = app.add_subcommand("check", "run scenarios and verify their [[expect]] claims");
   check->add_option("scenarios", check_paths, "scenario files")->required();
   check->add_option("--set", common.sets, "override a scenario key");
   check->add_flag("-q,--quiet", common.quiet, "only PASS/FAIL lines");
+  check->add_flag("--overwrite", common.overwrite,
+                  "replace existing output files instead of keeping them as #RUN.h5.N#");
 
   std::vector<std::string> val_paths;
   auto* val = app.add_subcommand("validate", "parse and validate scenarios without running");
@@ -175,7 +250,7 @@ int main(int argc, char** argv) {
   }
 
   try {
-    if (*run) return cmd_run(run_path, run_out, common, run_resume);
+    if (*run) return cmd_run(run_path, run_out, common, run_resume, run_system);
     if (*check) return cmd_check(check_paths, common);
     if (*val) return cmd_validate(val_paths, common);
     if (*list) {

@@ -433,7 +433,40 @@ ClaimSpec read_claim(Section s) {
   c.where = s.where();
   c.kind = s.choice("kind", {"rate", "final", "monotone", "max_residual", "min", "max",
                              "power_rate", "hitting_time", "drift", "drift_order",
-                             "compare_runs", "ellipticity"});
+                             "compare_runs", "ellipticity", "probability", "ensemble_mean",
+                             "crossing", "ensemble_power_law", "ensemble_curve"});
+  const bool ensemble_claim = c.kind == "probability" || c.kind == "ensemble_mean" ||
+                              c.kind == "crossing" || c.kind == "ensemble_power_law" ||
+                              c.kind == "ensemble_curve";
+  if (ensemble_claim) {
+    c.statistic = s.string("statistic");
+    c.label = s.string("label", c.kind + "(" + c.statistic + ")");
+    if (s.has("point")) {  // point = { "model.beta" = 0.1, "tokens.d" = 64 }
+      Section pt = s.table("point");
+      for (const auto& key : pt.keys()) c.point.push_back({key, pt.real(key)});
+      c.observable_where = s.where("point");
+    }
+    if (s.has("time")) c.time = s.real("time"), c.has_time = true;
+    c.confidence = s.real("confidence", 0.99);
+    if (!(c.confidence > 0 && c.confidence < 1)) s.fail("confidence", "must lie in (0, 1)");
+    if (c.kind == "probability") {
+      c.event = s.choice("event", {"indicator", "equals", "below", "above"}, "indicator");
+      if (c.event != "indicator") c.event_value = s.real("value");
+    }
+    if (c.kind == "crossing" || c.kind == "ensemble_power_law") c.along = s.string("along");
+    if (c.kind == "crossing") c.level = s.real("level");
+    if (c.kind == "ensemble_curve") c.reference = s.string("reference");
+    if (c.kind == "ensemble_power_law") c.reference = s.string("reference", "");
+    if (s.has("equals")) c.equals = s.real("equals"), c.has_equals = true;
+    if (s.has("at_least")) c.at_least = s.real("at_least"), c.has_at_least = true;
+    if (s.has("at_most")) c.at_most = s.real("at_most"), c.has_at_most = true;
+    c.rel_tol = s.non_negative("rel_tol", 0.0);
+    c.abs_tol = s.non_negative("abs_tol", 0.0);
+    if (!c.has_equals && !c.has_at_least && !c.has_at_most && c.reference.empty())
+      s.fail("kind", "needs a comparison: equals, at_least or at_most (or a reference)");
+    s.finish();
+    return c;
+  }
   c.observable = c.kind == "ellipticity" ? s.string("observable", "") : s.string("observable");
   c.observable_where = s.where("observable");
   c.label = s.string("label", c.kind + "(" + c.observable + ")");
@@ -582,6 +615,15 @@ Scenario load_scenario_text(const std::string& text, const std::string& name,
                       ": syntax error: " + std::string(e.description()));
   }
   return load(doc, text, overrides, opt);
+}
+
+std::string toml_string(const std::string& text, const std::string& dotted_key) {
+  try {
+    const toml::table t = toml::parse(text, std::string_view("stored scenario"));
+    if (auto v = t.at_path(dotted_key).value<std::string>()) return *v;
+  } catch (const toml::parse_error&) {
+  }
+  return {};
 }
 
 Scenario load_scenario(const std::string& path, const std::vector<std::string>& overrides,

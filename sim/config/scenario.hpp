@@ -85,4 +85,9 @@ Scenario load_scenario_text(const std::string& text, const std::string& name,
                             const std::vector<std::string>& overrides = {},
                             const LoadOptions& opt = {});
 
+// The string value of a dotted key ("run.name") in a TOML text, without loading it as a
+// scenario (e.g. the scenario stored in a run file written by another version); empty when the
+// text does not parse or has no such string.
+std::string toml_string(const std::string& text, const std::string& dotted_key);
+
 }  // namespace attnflow

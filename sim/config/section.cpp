@@ -304,6 +304,12 @@ RowMat Section::matrix(std::string_view key) {
 
 void Section::accept(std::string_view key) { known_.insert(std::string(key)); }
 
+std::vector<std::string> Section::keys() const {
+  std::vector<std::string> out;
+  for (const auto& [k, v] : tab(doc_, table_)) out.emplace_back(k.str());
+  return out;
+}
+
 std::string Section::base_dir() const {
   namespace fs = std::filesystem;
   const fs::path p(doc_->path);

@@ -65,6 +65,8 @@ class Section {
   // The folder relative paths resolve against.
   std::string base_dir() const;
 
+  // The keys present in the table, in order.
+  std::vector<std::string> keys() const;
   // Marks a key as known without reading it (e.g. consumed by another reader).
   void accept(std::string_view key);
   // A sub-table (e.g. model.target); absent -> empty table.

@@ -72,19 +72,17 @@ void check_run_name(Scenario& sc, TomlDoc& doc) {
                                  (n.size() > 60 ? n.substr(0, 60) + "..." : n) + "\")");
 }
 
-void check_output(Scenario& sc, TomlDoc& doc) {
+void check_output(Scenario& sc, TomlDoc& doc, const LoadOptions& opt) {
   if (sc.run.output.empty()) fail(doc, "run", "output", "must not be empty");
+  if (opt.resume) return;  // a resumed run writes its run file, not run.output
   if (!writable_dir_for(sc.run.output))
     fail(doc, "run", "output", "is not writable (\"" + sc.run.output + "\": no writable folder)");
   const fs::path out(sc.run.output);
   const fs::path sidecar = out.parent_path() / (out.stem().string() + ".xdmf2");
-  std::vector<std::string> inputs = sc.inputs;
-  inputs.push_back(sc.path);
-  for (const auto& in : inputs)
-    for (const fs::path& o : {out, sidecar})
-      if (same_file(o, in))
-        fail(doc, "run", "output", "= \"" + sc.run.output + "\" would write over " + in +
-                                       ", an input of this run");
+  const std::string in = output_overwrites_input(sc, {out.string(), sidecar.string()});
+  if (!in.empty())
+    fail(doc, "run", "output", "= \"" + sc.run.output + "\" would write over " + in +
+                                   ", an input of this run");
 }
 
 // Memory the model's parameters need beyond the state: d x d matrices (a handful) and, for the
@@ -196,7 +194,24 @@ void check_claims(Scenario& sc, TomlDoc& doc, const LoadOptions& opt) {
   const auto& qs = sc.observe.quantities;
   auto recorded = [&](const std::string& q) { return std::find(qs.begin(), qs.end(), q) != qs.end(); };
   const std::vector<double> times = sc.frame_times();
+  static const std::vector<std::string> ensemble_kinds = {"probability", "ensemble_mean", "crossing",
+                                                          "ensemble_power_law", "ensemble_curve"};
   for (const auto& c : sc.expect) {
+    const bool ens = std::find(ensemble_kinds.begin(), ensemble_kinds.end(), c.kind) != ensemble_kinds.end();
+    if (ens && !sc.is_ensemble() && !opt.grid_point)
+      throw ConfigError(c.where.str() + ": claim kind \"" + c.kind + "\" is about an ensemble: add an "
+                                        "[ensemble] table (size = systems)");
+    if (!ens && sc.is_ensemble())
+      throw ConfigError(c.where.str() + ": claim kind \"" + c.kind + "\" is about a single run; an "
+                                        "ensemble takes probability, ensemble_mean, crossing, "
+                                        "ensemble_power_law or ensemble_curve");
+    if (ens) {
+      const auto& st = sc.ensemble.statistics;
+      if (sc.is_ensemble() && std::find(st.begin(), st.end(), c.statistic) == st.end())
+        throw ConfigError(c.where.str() + ": claim statistic '" + c.statistic +
+                          "' must be listed in ensemble.statistics");
+      continue;
+    }
     if (!c.observable.empty() && !recorded(c.observable))
       throw ConfigError(c.where.str() + ": claim observable '" + c.observable +
                         "' must be listed in observe.quantities");
@@ -241,10 +256,78 @@ void check_claims(Scenario& sc, TomlDoc& doc, const LoadOptions& opt) {
       } catch (const ConfigError& e) {
         throw ConfigError(c.where.str() + ": against = \"" + c.against + "\" does not load: " + e.what());
       }
+      sc.inputs.push_back(other.path);
+      sc.inputs.insert(sc.inputs.end(), other.inputs.begin(), other.inputs.end());
       const auto& oq = other.observe.quantities;
       if (std::find(oq.begin(), oq.end(), c.observable) == oq.end())
         throw ConfigError(c.where.str() + ": against = \"" + c.against + "\" does not record '" +
                           c.observable + "' (add it to its observe.quantities)");
+    }
+  }
+}
+
+// An ensemble claim names swept keys, grid values and frame times that exist (checked here, so
+// that `check` fails before any file is created).
+void check_ensemble_claim(const Scenario& sc, const ClaimSpec& c) {
+  auto axis = [&](const std::string& key) {
+    for (std::size_t k = 0; k < sc.sweep.size(); ++k)
+      if (sc.sweep[k].key == key) return static_cast<int>(k);
+    return -1;
+  };
+  std::vector<std::string> swept;
+  for (const auto& a : sc.sweep) swept.push_back(a.key);
+  const Where& pw = c.observable_where.line ? c.observable_where : c.where;
+  int free_axis = -1;
+  if (c.kind == "crossing" || c.kind == "ensemble_power_law") {
+    free_axis = axis(c.along);
+    if (free_axis < 0)
+      throw ConfigError(c.where.str() + ": along = \"" + c.along + "\" is not a swept key" +
+                        (swept.empty() ? std::string(" (the scenario has no [[sweep]])") : ": " + one_of(swept, c.along)));
+    if (sc.sweep[static_cast<std::size_t>(free_axis)].values.size() < 2)
+      throw ConfigError(c.where.str() + ": along = \"" + c.along + "\" has one value; a " + c.kind +
+                        " needs at least two");
+  }
+  for (const auto& [key, v] : c.point) {
+    const int k = axis(key);
+    if (k < 0) throw ConfigError(pw.str() + ": point: " + key + " is not swept" +
+                                 (swept.empty() ? std::string() : ": " + one_of(swept, key)));
+    const auto& vals = sc.sweep[static_cast<std::size_t>(k)].values;
+    bool on = false;
+    for (double x : vals) on = on || std::abs(x - v) <= 1e-9 * std::max({1.0, std::abs(x), std::abs(v)});
+    if (!on) {
+      std::string list;
+      for (std::size_t j = 0; j < vals.size() && j < 12; ++j) list += (j ? ", " : "") + num(vals[j]);
+      throw ConfigError(pw.str() + ": point: " + key + " = " + num(v) + " is not a value of the sweep (" +
+                        list + (vals.size() > 12 ? ", ..." : "") + ")");
+    }
+  }
+  for (std::size_t k = 0; k < sc.sweep.size(); ++k) {
+    if (static_cast<int>(k) == free_axis || sc.sweep[k].values.size() == 1) continue;
+    bool given = false;
+    for (const auto& pv : c.point) given = given || pv.first == sc.sweep[k].key;
+    if (!given)
+      throw ConfigError(c.where.str() + ": point must give the value of the swept key " + sc.sweep[k].key +
+                        ", e.g. point = { \"" + sc.sweep[k].key + "\" = " + num(sc.sweep[k].values.front()) + " }");
+  }
+  if (c.has_time) {
+    const auto ts = sc.grid.front()->frame_times();
+    bool on = false;
+    for (double t : ts) on = on || std::abs(t - c.time) <= 1e-9 * std::max(1.0, std::abs(t));
+    if (!on)
+      throw ConfigError(c.where.str() + ": time = " + num(c.time) + " is not a frame time (" +
+                        std::to_string(ts.size()) + " frames on [" + num(ts.front()) + ", " + num(ts.back()) +
+                        "]; frame 0 is the initial state when run.frames >= 2)");
+  }
+  if (c.kind == "ensemble_power_law" && !c.reference.empty() && c.reference != "sqrt(log(x)/x)")
+    throw ConfigError(c.where.str() + ": reference must be \"sqrt(log(x)/x)\" (got \"" + c.reference + "\")");
+  if (c.kind == "ensemble_curve") {
+    const auto& st = sc.ensemble.statistics;
+    if (c.reference == "equiangular") {
+      if (sc.model_kind != "attention")
+        throw ConfigError(c.where.str() + ": reference = \"equiangular\" needs model.kind = \"attention\"");
+    } else if (std::find(st.begin(), st.end(), c.reference) == st.end()) {
+      throw ConfigError(c.where.str() + ": reference = \"" + c.reference + "\" is neither \"equiangular\" "
+                                        "nor a statistic listed in ensemble.statistics");
     }
   }
 }
@@ -312,6 +395,7 @@ void check_ensemble(Scenario& sc, TomlDoc& doc, const LoadOptions& opt) {
                         "number of frames (" + std::to_string(F) + " at the first point, " +
                         std::to_string(sc.grid[g]->frame_times().size()) + " at point " + std::to_string(g) +
                         "); give run.frames explicitly");
+  for (const auto& c : sc.expect) check_ensemble_claim(sc, c);
 }
 
 }  // namespace
@@ -321,6 +405,15 @@ const std::vector<std::string>& ensemble_token_statistics() {
   static const std::vector<std::string> names = {"close_pair_fraction", "clusters", "diameter",
                                                  "mean_inner", "inner_deviation", "hemisphere"};
   return names;
+}
+
+std::string output_overwrites_input(const Scenario& sc, const std::vector<std::string>& outputs) {
+  std::vector<std::string> inputs = sc.inputs;
+  if (!sc.path.empty()) inputs.push_back(sc.path);
+  for (const auto& in : inputs)
+    for (const auto& o : outputs)
+      if (same_file(o, in)) return in;
+  return {};
 }
 
 double memory_limit_bytes() {
@@ -349,12 +442,12 @@ void check_state_size(Section& s, const TokensSpec& t) {
 
 void validate(Scenario& sc, TomlDoc& doc, const LoadOptions& opt) {
   check_run_name(sc, doc);
-  check_output(sc, doc);
   check_model_and_integrator(sc, doc);
   check_steps_and_frames(sc, doc);
   check_observables(sc, doc);
   check_claims(sc, doc, opt);
   if (!opt.grid_point) check_ensemble(sc, doc, opt);
+  check_output(sc, doc, opt);  // after the claims: compare_runs scenarios add their inputs
 
   const double bytes = 8.0 * 8.0 * double(sc.tokens.n) * double(sc.tokens.d) + parameter_bytes(sc);
   if (bytes > memory_limit_bytes())

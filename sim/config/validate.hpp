@@ -36,6 +36,10 @@ constexpr double kCostWarningPairs = 1e13;  // pair interactions: ~1.5 h at 2e9 
 // Statistics an ensemble records per system besides model observables (sim/run/ensemble.hpp).
 const std::vector<std::string>& ensemble_token_statistics();
 
+// The input of the run (the scenario file, init CSV, matrix and coupling files, compare_runs
+// scenarios and their inputs) that one of `outputs` would write over, or "" if none.
+std::string output_overwrites_input(const Scenario& sc, const std::vector<std::string>& outputs);
+
 // Bytes of memory available to a run (ATTNFLOW_MAX_STATE_BYTES or the machine's RAM).
 double memory_limit_bytes();
 

@@ -105,6 +105,17 @@ struct ClaimSpec {
   bool equal_budget = true;         // compare_runs: RHS evaluations must be equal
   std::string metric;               // ellipticity: linear_image | affine_image | mahalanobis
   std::vector<std::string> integrators;  // ellipticity: rerun with each integrator kind
+  // Ensemble claims (analysis/ensemble_claims.hpp): probability, ensemble_mean, crossing,
+  // ensemble_power_law, ensemble_curve.
+  std::string statistic;                   // an ensemble statistic
+  std::vector<std::pair<std::string, double>> point;  // grid point: swept key -> value
+  bool has_time = false;
+  double time = 0;                         // frame time (default: the last frame)
+  double confidence = 0.99;                // interval level
+  std::string event;                       // probability: "", "equals", "below", "above"
+  double event_value = 0;
+  std::string along;                       // crossing / power law: the swept key
+  double level = 0;                        // crossing: the level of the mean curve
 };
 
 }  // namespace attnflow

@@ -10,9 +10,11 @@
 #include <Eigen/Eigenvalues>
 
 #include "sim/core/error.hpp"
+#include "sim/io/h5md_layout.hpp"
 
 namespace attnflow {
 namespace fs = std::filesystem;
+using namespace h5md;
 
 namespace {
 
@@ -104,6 +106,36 @@ void append(hid_t ds, hid_t memtype, const void* data, std::int64_t index, const
 
 hid_t group(hid_t loc, const char* name) { return H5Gcreate2(loc, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT); }
 
+// step and time of a per-frame element: hard links to the positions' (H5MD shared time axis).
+void link_time_axis(hid_t file, hid_t g) {
+  H5Lcreate_hard(file, kPositionStep, g, kStep, H5P_DEFAULT, H5P_DEFAULT);
+  H5Lcreate_hard(file, kPositionTime, g, kTime, H5P_DEFAULT, H5P_DEFAULT);
+}
+
+// The run file holds its own lock (output_claim.hpp); HDF5's lock on a second descriptor of the
+// same file would conflict with it.
+hid_t writer_fapl() {
+  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+  H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V18);
+  H5Pset_file_locking(fapl, false, true);
+  return fapl;
+}
+
+std::string xml_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&apos;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 void H5mdWriter::compute_view_basis(const State& initial) {
@@ -130,42 +162,49 @@ void H5mdWriter::compute_view_basis(const State& initial) {
 }
 
 H5mdWriter::H5mdWriter(const std::string& path, const Scenario& sc,
-                       const std::vector<std::string>& observables, const State& initial,
-                       const Model* model, Index checkpoint_size, Mode mode)
-    : path_(path), shape_(initial.shape) {
+                       const std::vector<std::string>& observables, const State& frame0,
+                       const Model* model, Index checkpoint_size, const WriterOptions& opt)
+    : path_(path), sidecar_(sidecar_path(path)), shape_(frame0.shape) {
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-  std::error_code ec;
-  const fs::path p(path);
-  if (p.has_parent_path()) fs::create_directories(p.parent_path(), ec);
-  sidecar_ = (p.parent_path() / p.stem()).string() + ".xdmf2";
-  compute_view_basis(initial);
-  if (mode == Mode::Append) {
-    open_existing(observables, checkpoint_size);
+  compute_view_basis(frame0);
+  if (opt.resume) {
+    open_existing(*opt.resume, observables, checkpoint_size);
     return;
   }
-  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-  H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V18);
-  file_ = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+  claim_ = std::make_unique<OutputClaim>(path, opt.existing);
+  try {
+    create(sc, observables, model, checkpoint_size);
+  } catch (...) {
+    close();
+    throw;
+  }
+}
+
+void H5mdWriter::create(const Scenario& sc, const std::vector<std::string>& observables,
+                        const Model* model, Index checkpoint_size) {
+  const std::string& part = claim_->part();
+  hid_t fapl = writer_fapl();
+  file_ = H5Fcreate(part.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
   H5Pclose(fapl);
-  if (file_ < 0) throw IoError(path + ": cannot create output file");
+  if (file_ < 0) throw IoError(part + ": cannot create output file");
 
   const Index n = shape_.n, d = shape_.d;
-  hid_t h5md = group(file_, "h5md");
-  attr_ints<int>(h5md, "version", {1, 1});
-  hid_t g = group(h5md, "author");
-  attr_string(g, "name", "attnflow user");
+  hid_t h5 = group(file_, kH5md);
+  attr_ints<int>(h5, attr::kVersion, {1, 1});
+  H5Gclose(h5);
+  hid_t g = group(file_, kAuthor);
+  attr_string(g, attr::kName, "attnflow user");
   H5Gclose(g);
-  g = group(h5md, "creator");
-  attr_string(g, "name", "attnflow");
-  attr_string(g, "version", ATTNFLOW_VERSION);
+  g = group(file_, kCreator);
+  attr_string(g, attr::kName, "attnflow");
+  attr_string(g, attr::kVersion, ATTNFLOW_VERSION);
   H5Gclose(g);
-  H5Gclose(h5md);
 
-  hid_t particles = group(file_, "particles");
-  hid_t tokens = group(particles, "tokens");
-  hid_t box = group(tokens, "box");
-  attr_ints<long long>(box, "dimension", {static_cast<long long>(d)});
-  attr_strings(box, "boundary", std::vector<std::string>(static_cast<std::size_t>(d), "none"));
+  H5Gclose(group(file_, kParticles));
+  hid_t tokens = group(file_, kTokens);
+  hid_t box = group(file_, kTokensBox);
+  attr_ints<long long>(box, attr::kDimension, {static_cast<long long>(d)});
+  attr_strings(box, attr::kBoundary, std::vector<std::string>(static_cast<std::size_t>(d), "none"));
   H5Gclose(box);
   {
     // H5MD `id`: time-independent token index (a per-token array in the ParaView sidecar).
@@ -173,29 +212,27 @@ H5mdWriter::H5mdWriter(const std::string& path, const Scenario& sc,
     std::vector<long long> ids(static_cast<std::size_t>(n));
     for (Index i = 0; i < n; ++i) ids[static_cast<std::size_t>(i)] = i;
     hid_t sp = H5Screate_simple(1, &len, nullptr);
-    hid_t ds = H5Dcreate2(tokens, "id", H5T_STD_I64LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    check_id(ds, "create /particles/tokens/id", path);
+    hid_t ds = H5Dcreate2(file_, kTokenId, H5T_STD_I64LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    check_id(ds, (std::string("create ") + kTokenId).c_str(), part);
     H5Dwrite(ds, H5T_NATIVE_LLONG, H5S_ALL, H5S_ALL, H5P_DEFAULT, ids.data());
     H5Dclose(ds);
     H5Sclose(sp);
   }
-  hid_t posg = group(tokens, "position");
-  step_ = create_series(posg, "step", H5T_STD_I64LE, {}, path);
-  time_ = create_series(posg, "time", H5T_IEEE_F64LE, {}, path);
-  pos_ = create_series(posg, "value", H5T_IEEE_F64LE, {hsize_t(n), hsize_t(d)}, path);
+  hid_t posg = group(file_, kPosition);
+  step_ = create_series(posg, kStep, H5T_STD_I64LE, {}, part);
+  time_ = create_series(posg, kTime, H5T_IEEE_F64LE, {}, part);
+  pos_ = create_series(posg, kValue, H5T_IEEE_F64LE, {hsize_t(n), hsize_t(d)}, part);
   H5Gclose(posg);
   if (shape_.momentum) {
-    hid_t mg = group(tokens, "momentum");
-    H5Lcreate_hard(file_, "/particles/tokens/position/step", mg, "step", H5P_DEFAULT, H5P_DEFAULT);
-    H5Lcreate_hard(file_, "/particles/tokens/position/time", mg, "time", H5P_DEFAULT, H5P_DEFAULT);
-    mom_ = create_series(mg, "value", H5T_IEEE_F64LE, {hsize_t(n), hsize_t(d)}, path);
+    hid_t mg = group(file_, kMomentum);
+    link_time_axis(file_, mg);
+    mom_ = create_series(mg, kValue, H5T_IEEE_F64LE, {hsize_t(n), hsize_t(d)}, part);
     H5Gclose(mg);
   }
   if (model && model->phase_state() && d == 1) {
-    hid_t pg = group(tokens, "phase");
-    H5Lcreate_hard(file_, "/particles/tokens/position/step", pg, "step", H5P_DEFAULT, H5P_DEFAULT);
-    H5Lcreate_hard(file_, "/particles/tokens/position/time", pg, "time", H5P_DEFAULT, H5P_DEFAULT);
-    phase_ = create_series(pg, "value", H5T_IEEE_F64LE, {hsize_t(n)}, path);
+    hid_t pg = group(file_, kPhase);
+    link_time_axis(file_, pg);
+    phase_ = create_series(pg, kValue, H5T_IEEE_F64LE, {hsize_t(n)}, part);
     H5Gclose(pg);
     phase_view_ = true;
   }
@@ -204,7 +241,7 @@ H5mdWriter::H5mdWriter(const std::string& path, const Scenario& sc,
       hsize_t len = static_cast<hsize_t>(values.size());
       hid_t sp = H5Screate_simple(1, &len, nullptr);
       hid_t ds = H5Dcreate2(tokens, name.c_str(), H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-      check_id(ds, "create a per-token dataset", path);
+      check_id(ds, "create a per-token dataset", part);
       H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data());
       H5Dclose(ds);
       H5Sclose(sp);
@@ -212,64 +249,57 @@ H5mdWriter::H5mdWriter(const std::string& path, const Scenario& sc,
   }
   H5Gclose(tokens);
 
-  hid_t view = group(particles, "tokens_view");
-  box = group(view, "box");
-  attr_ints<long long>(box, "dimension", {3});
-  attr_strings(box, "boundary", {"none", "none", "none"});
+  H5Gclose(group(file_, kView));
+  box = group(file_, kViewBox);
+  attr_ints<long long>(box, attr::kDimension, {3});
+  attr_strings(box, attr::kBoundary, {"none", "none", "none"});
   H5Gclose(box);
-  hid_t vg = group(view, "position");
-  H5Lcreate_hard(file_, "/particles/tokens/position/step", vg, "step", H5P_DEFAULT, H5P_DEFAULT);
-  H5Lcreate_hard(file_, "/particles/tokens/position/time", vg, "time", H5P_DEFAULT, H5P_DEFAULT);
-  view_ = create_series(vg, "value", H5T_IEEE_F64LE, {hsize_t(n), 3}, path);
+  hid_t vg = group(file_, kViewPosition);
+  link_time_axis(file_, vg);
+  view_ = create_series(vg, kValue, H5T_IEEE_F64LE, {hsize_t(n), 3}, part);
   H5Gclose(vg);
-  H5Gclose(view);
-  H5Gclose(particles);
 
-  hid_t og = group(file_, "observables");
+  H5Gclose(group(file_, kObservables));
   for (const auto& name : observables) {
-    hid_t g2 = group(og, name.c_str());
-    H5Lcreate_hard(file_, "/particles/tokens/position/step", g2, "step", H5P_DEFAULT, H5P_DEFAULT);
-    H5Lcreate_hard(file_, "/particles/tokens/position/time", g2, "time", H5P_DEFAULT, H5P_DEFAULT);
-    obs_.push_back(create_series(g2, "value", H5T_IEEE_F64LE, {}, path));
+    hid_t g2 = group(file_, observable(name).c_str());
+    link_time_axis(file_, g2);
+    obs_.push_back(create_series(g2, kValue, H5T_IEEE_F64LE, {}, part));
     H5Gclose(g2);
   }
-  H5Gclose(og);
 
   if (checkpoint_size >= 0) {
-    hid_t cg = group(file_, "checkpoint");
-    hid_t g3 = group(cg, "counters");
-    H5Lcreate_hard(file_, "/particles/tokens/position/step", g3, "step", H5P_DEFAULT, H5P_DEFAULT);
-    H5Lcreate_hard(file_, "/particles/tokens/position/time", g3, "time", H5P_DEFAULT, H5P_DEFAULT);
-    counters_ = create_series(g3, "value", H5T_STD_I64LE, {3}, path);
+    H5Gclose(group(file_, kCheckpoint));
+    hid_t g3 = group(file_, kCounters);
+    link_time_axis(file_, g3);
+    counters_ = create_series(g3, kValue, H5T_STD_I64LE, {3}, part);
     H5Gclose(g3);
     if (checkpoint_size > 0) {
-      hid_t g4 = group(cg, "integrator");
-      H5Lcreate_hard(file_, "/particles/tokens/position/step", g4, "step", H5P_DEFAULT, H5P_DEFAULT);
-      H5Lcreate_hard(file_, "/particles/tokens/position/time", g4, "time", H5P_DEFAULT, H5P_DEFAULT);
-      integ_ = create_series(g4, "value", H5T_IEEE_F64LE, {hsize_t(checkpoint_size)}, path);
+      hid_t g4 = group(file_, kIntegrator);
+      link_time_axis(file_, g4);
+      integ_ = create_series(g4, kValue, H5T_IEEE_F64LE, {hsize_t(checkpoint_size)}, part);
       H5Gclose(g4);
     }
-    H5Gclose(cg);
   }
 
-  hid_t par = group(file_, "parameters");
+  hid_t par = group(file_, kParameters);
   {
     std::error_code ec2;
     const fs::path sp = fs::absolute(sc.path, ec2);
-    attr_string(par, "scenario_path", ec2 ? sc.path : sp.string());
+    attr_string(par, attr::kScenarioPath, ec2 ? sc.path : sp.string());
   }
-  dataset_string(par, "scenario", sc.resolved_toml);
-  dataset_string(par, "scenario_source", sc.source_text);
-  attr_string(par, "name", sc.run.name);
-  attr_string(par, "space", sc.tokens.space == Space::Sphere ? "sphere" : "euclidean");
-  attr_string(par, "model", sc.model_kind);
-  attr_string(par, "integrator", sc.integrator.kind);
-  attr_ints<long long>(par, "d", {static_cast<long long>(d)});
-  attr_ints<long long>(par, "n", {static_cast<long long>(n)});
-  attr_ints<unsigned long long>(par, "seed", {sc.run.seed});
-  attr_string(par, "attnflow_version", ATTNFLOW_VERSION);
+  dataset_string(file_, kScenario, sc.resolved_toml);
+  dataset_string(file_, kScenarioSource, sc.source_text);
+  attr_string(par, attr::kScenarioHash, scenario_hash(sc.resolved_toml));
+  attr_string(par, attr::kName, sc.run.name);
+  attr_string(par, attr::kSpace, sc.tokens.space == Space::Sphere ? "sphere" : "euclidean");
+  attr_string(par, attr::kModel, sc.model_kind);
+  attr_string(par, attr::kIntegrator, sc.integrator.kind);
+  attr_ints<long long>(par, attr::kD, {static_cast<long long>(d)});
+  attr_ints<long long>(par, attr::kN, {static_cast<long long>(n)});
+  attr_ints<unsigned long long>(par, attr::kSeed, {sc.run.seed});
+  attr_string(par, attr::kAttnflowVersion, ATTNFLOW_VERSION);
   H5Gclose(par);
-  check(H5Fflush(file_, H5F_SCOPE_GLOBAL), "flush", path);
+  check(H5Fflush(file_, H5F_SCOPE_GLOBAL), "flush", part);
 }
 
 H5mdWriter::~H5mdWriter() {
@@ -303,12 +333,20 @@ void H5mdWriter::write_frame(std::int64_t step, double t, const State& s, const 
   check(H5Fflush(file_, H5F_SCOPE_GLOBAL), "flush", path_);
   ++frames_;
   times_.push_back(t);
+  // Frame 0 is the initial state; the first computed frame puts the file in place.
+  if (!committed_ && frames_ >= 2) commit();
   // Rewrite the sidecar often early on, then sparsely (it is O(T) to write).
-  if (frames_ <= 200 || frames_ % 50 == 0) write_sidecar();
+  if (committed_ && (frames_ <= 200 || frames_ % 50 == 0)) write_sidecar();
+}
+
+void H5mdWriter::commit() {
+  claim_->commit();
+  committed_ = true;
+  write_sidecar();
 }
 
 void H5mdWriter::write_sidecar() {
-  const std::string h5name = fs::path(path_).filename().string();
+  const std::string h5name = xml_escape(fs::path(path_).filename().string());
   const Index n = shape_.n;
   const std::int64_t T = frames_;
   std::ostringstream x;
@@ -326,27 +364,27 @@ void H5mdWriter::write_sidecar() {
       << "      <DataItem Dimensions=\"3 3\" Format=\"XML\">" << k << " 0 0 1 1 1 1 " << n
       << " 3</DataItem>\n"
       << "      <DataItem Dimensions=\"" << T << " " << n
-      << " 3\" NumberType=\"Float\" Precision=\"8\" Format=\"HDF\">" << h5name
-      << ":/particles/tokens_view/position/value</DataItem>\n"
+      << " 3\" NumberType=\"Float\" Precision=\"8\" Format=\"HDF\">" << h5name << ":" << kViewValue
+      << "</DataItem>\n"
       << "     </DataItem>\n    </Geometry>\n"
       << "    <Attribute Name=\"token_id\" AttributeType=\"Scalar\" Center=\"Node\">\n"
       << "     <DataItem Dimensions=\"" << n << "\" NumberType=\"Int\" Precision=\"8\" Format=\"HDF\">"
-      << h5name << ":/particles/tokens/id</DataItem>\n    </Attribute>\n";
+      << h5name << ":" << kTokenId << "</DataItem>\n    </Attribute>\n";
     if (phase_ >= 0)
       x << "    <Attribute Name=\"phase\" AttributeType=\"Scalar\" Center=\"Node\">\n"
         << "     <DataItem ItemType=\"HyperSlab\" Dimensions=\"1 " << n << "\" Type=\"HyperSlab\">\n"
         << "      <DataItem Dimensions=\"3 2\" Format=\"XML\">" << k << " 0 1 1 1 " << n << "</DataItem>\n"
         << "      <DataItem Dimensions=\"" << T << " " << n
-        << "\" NumberType=\"Float\" Precision=\"8\" Format=\"HDF\">" << h5name
-        << ":/particles/tokens/phase/value</DataItem>\n     </DataItem>\n    </Attribute>\n";
+        << "\" NumberType=\"Float\" Precision=\"8\" Format=\"HDF\">" << h5name << ":" << kPhaseValue
+        << "</DataItem>\n     </DataItem>\n    </Attribute>\n";
     if (mom_ >= 0 && shape_.d == 3)
       x << "    <Attribute Name=\"momentum\" AttributeType=\"Vector\" Center=\"Node\">\n"
         << "     <DataItem ItemType=\"HyperSlab\" Dimensions=\"1 " << n << " 3\" Type=\"HyperSlab\">\n"
         << "      <DataItem Dimensions=\"3 3\" Format=\"XML\">" << k << " 0 0 1 1 1 1 " << n
         << " 3</DataItem>\n"
         << "      <DataItem Dimensions=\"" << T << " " << n
-        << " 3\" NumberType=\"Float\" Precision=\"8\" Format=\"HDF\">" << h5name
-        << ":/particles/tokens/momentum/value</DataItem>\n     </DataItem>\n    </Attribute>\n";
+        << " 3\" NumberType=\"Float\" Precision=\"8\" Format=\"HDF\">" << h5name << ":" << kMomentumValue
+        << "</DataItem>\n     </DataItem>\n    </Attribute>\n";
     x << "   </Grid>\n";
   }
   x << "  </Grid>\n </Domain>\n</Xdmf>\n";
@@ -365,7 +403,7 @@ static_assert(std::is_same_v<hid_t, std::int64_t>, "H5mdWriter::Handle must hold
 
 void H5mdWriter::write_summary(const RunTotals& r) {
   if (file_ < 0) return;
-  hid_t par = H5Gopen2(file_, "parameters", H5P_DEFAULT);
+  hid_t par = H5Gopen2(file_, kParameters, H5P_DEFAULT);
   auto put_int = [&](const char* name, long long v) {
     if (H5Aexists(par, name) > 0) H5Adelete(par, name);
     attr_ints<long long>(par, name, {v});
@@ -378,83 +416,92 @@ void H5mdWriter::write_summary(const RunTotals& r) {
     H5Aclose(a);
     H5Sclose(sp);
   };
-  put_int("steps", r.steps);
-  put_int("rhs_evals", r.rhs_evals);
-  put_int("oracle_calls", r.oracle_calls);
-  put_int("complete", r.complete ? 1 : 0);
-  put_double("t_final", r.t_final);
-  put_double("wall_seconds", r.wall_seconds);
+  put_int(attr::kSteps, r.steps);
+  put_int(attr::kRhsEvals, r.rhs_evals);
+  put_int(attr::kOracleCalls, r.oracle_calls);
+  put_int(attr::kComplete, r.complete ? 1 : 0);
+  put_double(attr::kTFinal, r.t_final);
+  put_double(attr::kWallSeconds, r.wall_seconds);
   H5Gclose(par);
-  H5Fflush(file_, H5F_SCOPE_GLOBAL);
+  check(H5Fflush(file_, H5F_SCOPE_GLOBAL), "flush", path_);
+  // A complete run of a single frame has no computed frame: it is in place now.
+  if (!committed_ && r.complete && frames_ > 0) commit();
 }
 
 namespace {
-hsize_t frames_of(hid_t ds) {
-  hid_t sp = H5Dget_space(ds);
-  hsize_t dims[4] = {0, 0, 0, 0};
-  H5Sget_simple_extent_dims(sp, dims, nullptr);
-  H5Sclose(sp);
-  return dims[0];
-}
-void truncate_to(hid_t ds, hsize_t t) {
+void truncate_to(hid_t ds, hsize_t t, const std::string& path) {
   hid_t sp = H5Dget_space(ds);
   hsize_t dims[4] = {0, 0, 0, 0};
   const int r = H5Sget_simple_extent_dims(sp, dims, nullptr);
   H5Sclose(sp);
-  if (r > 0 && dims[0] != t) {
+  if (r < 1 || r > 4 || dims[0] < t) throw IoError(path + ": a series is shorter than the resume point");
+  if (dims[0] != t) {
     dims[0] = t;
-    H5Dset_extent(ds, dims);
+    check(H5Dset_extent(ds, dims), "cut a partly written frame", path);
   }
 }
 }  // namespace
 
-void H5mdWriter::open_existing(const std::vector<std::string>& observables, Index checkpoint_size) {
-  file_ = H5Fopen(path_.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+void H5mdWriter::open_existing(const ResumePoint& rp, const std::vector<std::string>& observables,
+                               Index checkpoint_size) {
+  // The file is open and locked by the resume point's history (H5mdReader, Update access):
+  // this second open shares it.
+  committed_ = true;
+  hid_t fapl = writer_fapl();
+  H5Pset_libver_bounds(fapl, H5F_LIBVER_EARLIEST, H5F_LIBVER_LATEST);
+  file_ = H5Fopen(path_.c_str(), H5F_ACC_RDWR, fapl);
+  H5Pclose(fapl);
   if (file_ < 0) throw IoError(path_ + ": cannot open the run file for appending");
   auto open = [&](const std::string& name) {
     hid_t d = H5Dopen2(file_, name.c_str(), H5P_DEFAULT);
     if (d < 0) throw ConfigError(path_ + ": not an attnflow run file (no " + name + ")");
     return d;
   };
-  step_ = open("/particles/tokens/position/step");
-  time_ = open("/particles/tokens/position/time");
-  pos_ = open("/particles/tokens/position/value");
-  view_ = open("/particles/tokens_view/position/value");
-  if (shape_.momentum) mom_ = open("/particles/tokens/momentum/value");
-  if (H5Lexists(file_, "/particles/tokens/phase", H5P_DEFAULT) > 0) {
-    phase_ = open("/particles/tokens/phase/value");
+  step_ = open(kPositionStep);
+  time_ = open(kPositionTime);
+  pos_ = open(kPositionValue);
+  view_ = open(kViewValue);
+  if (shape_.momentum) mom_ = open(kMomentumValue);
+  if (H5Lexists(file_, kPhase, H5P_DEFAULT) > 0) {
+    phase_ = open(kPhaseValue);
     phase_view_ = true;
   }
-  for (const auto& name : observables) obs_.push_back(open("/observables/" + name + "/value"));
-  counters_ = open("/checkpoint/counters/value");
-  if (checkpoint_size > 0) integ_ = open("/checkpoint/integrator/value");
-  // The last complete frame is the shortest series; drop anything written after it.
-  std::vector<hid_t> all = {step_, time_, pos_, view_, counters_};
-  for (hid_t d : {mom_, phase_, integ_}) if (d >= 0) all.push_back(d);
-  for (hid_t d : obs_) all.push_back(d);
-  hsize_t t = frames_of(all[0]);
-  for (hid_t d : all) t = std::min(t, frames_of(d));
-  for (hid_t d : all) truncate_to(d, t);
-  frames_ = static_cast<std::int64_t>(t);
-  times_.resize(t);
-  if (t > 0) H5Dread(time_, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, times_.data());
-  hid_t par = H5Gopen2(file_, "parameters", H5P_DEFAULT);
+  for (const auto& name : observables) obs_.push_back(open(observable_value(name)));
+  counters_ = open(kCountersValue);
+  if (checkpoint_size > 0) integ_ = open(kIntegratorValue);
+  // Drop anything written after the last complete frame.
+  const hsize_t t = static_cast<hsize_t>(rp.frames);
+  for (hid_t d : {step_, time_, pos_, view_, counters_, mom_, phase_, integ_})
+    if (d >= 0) truncate_to(d, t, path_);
+  for (hid_t d : obs_) truncate_to(d, t, path_);
+  frames_ = rp.frames;
+  times_ = rp.times;
+  times_.resize(static_cast<std::size_t>(frames_));
+  hid_t par = H5Gopen2(file_, kParameters, H5P_DEFAULT);
   if (par >= 0) {
-    if (H5Aexists(par, "complete") > 0) H5Adelete(par, "complete");
+    if (H5Aexists(par, attr::kComplete) > 0) H5Adelete(par, attr::kComplete);
     H5Gclose(par);
   }
   check(H5Fflush(file_, H5F_SCOPE_GLOBAL), "flush", path_);
 }
 
 void H5mdWriter::close() {
-  if (file_ < 0) return;
-  if (frames_ > 200 && frames_ % 50 != 0) write_sidecar();
-  for (hid_t d : obs_) H5Dclose(d);
-  obs_.clear();
-  for (hid_t* d : {&step_, &time_, &pos_, &mom_, &view_, &phase_, &counters_, &integ_})
-    if (*d >= 0) { H5Dclose(*d); *d = -1; }
-  H5Fclose(file_);
-  file_ = -1;
+  if (file_ >= 0) {
+    if (committed_ && frames_ > 200 && frames_ % 50 != 0) write_sidecar();
+    for (hid_t d : obs_) H5Dclose(d);
+    obs_.clear();
+    for (hid_t* d : {&step_, &time_, &pos_, &mom_, &view_, &phase_, &counters_, &integ_})
+      if (*d >= 0) { H5Dclose(*d); *d = -1; }
+    H5Fclose(file_);
+    file_ = -1;
+  }
+  // Uncommitted: nothing computed was written; the .part goes and an earlier file stays.
+  if (claim_) {
+    if (committed_)
+      claim_->release();
+    else
+      claim_->abandon();
+  }
 }
 
 }  // namespace attnflow

@@ -1,45 +1,38 @@
 #pragma once
-// H5MD 1.1 trajectory writer (SPEC section 4), HDF5 C API.
+// H5MD 1.1 trajectory writer (SPEC section 4; the layout: sim/io/h5md_layout.hpp), HDF5 C API.
 //
-//   /h5md                        version [1,1]; author/name; creator/name, creator/version
-//   /particles/tokens/box        dimension = d; boundary = "none" x d
-//   /particles/tokens/position   step[T] int64, time[T] float64, value[T][N][d]
-//   /particles/tokens/momentum   value[T][N][d] (second-order models); step/time hard links
-//   /particles/tokens/phase      value[T][N] (oscillator models); /particles/tokens/<name>[N]
-//                                time-independent per-token arrays (e.g. frequency)
-//   /particles/tokens_view/position  value[T][N][3]: d = 3 as is; d > 3 the fixed PCA basis of
-//                                the initial cloud; d = 2 (x, y, 0); d = 1 (x, 0, 0)
-//   /observables/<name>          step[T], time[T] (hard links), value[T]
-//   /parameters                  datasets scenario (resolved TOML), scenario_source, plus
-//                                attributes name, space, d, n, seed, model, attnflow_version,
-//                                scenario_path; at the end steps, rhs_evals, oracle_calls, ...
-//   /checkpoint/counters         value[T][3] int64: rhs_evals, oracle_calls, rejected steps
-//   /checkpoint/integrator       value[T][K] float64: integrator state (K > 0 only)
-//                                (what `attnflow run --resume` needs besides the positions)
-//
-// Every dataset has an unlimited first axis and is chunked one frame per chunk; the file is
-// flushed after every frame, so a killed run leaves a readable file. Next to RUN.h5 a ParaView
-// sidecar RUN.xdmf2 (XDMF 2 temporal collection of Polyvertex grids whose geometry is a
-// HyperSlab into tokens_view/position/value; paths relative to the sidecar) is rewritten as
-// frames are added.
+// Creating a run file never destroys anything (sim/io/output_claim.hpp): the writer writes
+// RUN.h5.part, locked, and moves it into place as RUN.h5 at the run's first computed frame
+// (frame 1; frame 0 is the initial state) or when a one-frame run completes, keeping an earlier
+// RUN.h5 as #RUN.h5.N# (ExistingOutput::Backup) or replacing it (Overwrite). A run that stops
+// before that (an error, a signal) removes its .part and leaves an earlier RUN.h5 as it was. The
+// ParaView sidecar RUN.xdmf2 exists only under the final name.
+#include <memory>
 #include <string>
 #include <vector>
 
-#include "sim/core/model.hpp"
 #include "sim/config/scenario.hpp"
+#include "sim/core/model.hpp"
 #include "sim/core/state.hpp"
+#include "sim/io/output_claim.hpp"
 #include "sim/run/frame_sink.hpp"
 
 namespace attnflow {
 
+struct WriterOptions {
+  ExistingOutput existing = ExistingOutput::Backup;
+  // Append to the run file after this resume point's frames (cutting any partial frame). Its
+  // history holds the file's lock for the whole resumed run.
+  const ResumePoint* resume = nullptr;
+};
+
 class H5mdWriter : public FrameSink {
  public:
-  enum class Mode { Create, Append };
-  // Append: open an existing run file, truncate every series to its last complete frame and
-  // continue writing after it.
+  // `frame0`: the state of frame 0 (the initial state; resuming, the stored frame 0), whose PCA
+  // basis views d > 3 tokens.
   H5mdWriter(const std::string& path, const Scenario& sc, const std::vector<std::string>& observables,
-             const State& initial, const Model* model = nullptr, Index checkpoint_size = 0,
-             Mode mode = Mode::Create);
+             const State& frame0, const Model* model = nullptr, Index checkpoint_size = 0,
+             const WriterOptions& opt = {});
   ~H5mdWriter() override;
   H5mdWriter(const H5mdWriter&) = delete;
   H5mdWriter& operator=(const H5mdWriter&) = delete;
@@ -52,12 +45,23 @@ class H5mdWriter : public FrameSink {
   void close() override;
   const std::string& path() const { return path_; }
   std::int64_t frames() const { return frames_; }
+  // Whether the file is in place under its final name (else close() removes the .part).
+  bool committed() const { return committed_; }
+  // Where an earlier file at the output path went ("" if none).
+  std::string backup() const { return claim_ ? claim_->backup() : std::string(); }
 
  private:
+  void create(const Scenario& sc, const std::vector<std::string>& observables, const Model* model,
+              Index checkpoint_size);
+  void open_existing(const ResumePoint& rp, const std::vector<std::string>& observables,
+                     Index checkpoint_size);
+  void commit();
   void write_sidecar();
-  void compute_view_basis(const State& initial);
-  void open_existing(const std::vector<std::string>& observables, Index checkpoint_size);
+  void compute_view_basis(const State& frame0);
+
   std::string path_, sidecar_;
+  std::unique_ptr<OutputClaim> claim_;  // creating: RUN.h5.part until the commit
+  bool committed_ = false;
   using Handle = std::int64_t;  // hid_t (HDF5 stays out of this header)
   Handle file_ = -1;
   Handle step_ = -1, time_ = -1, pos_ = -1, mom_ = -1, view_ = -1, phase_ = -1;

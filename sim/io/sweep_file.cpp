@@ -8,15 +8,11 @@
 #include <limits>
 
 #include "sim/core/error.hpp"
+#include "sim/io/h5md_layout.hpp"
+#include "sim/io/output_claim.hpp"
 
 namespace attnflow {
 namespace fs = std::filesystem;
-
-std::uint64_t text_hash(const std::string& text) {
-  std::uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : text) h = (h ^ c) * 1099511628211ull;
-  return h;
-}
 
 namespace {
 
@@ -189,6 +185,8 @@ std::vector<T> read_all(hid_t loc, const std::string& name, hid_t mem, const std
 
 struct SweepWriter::Impl {
   std::string path;
+  std::unique_ptr<OutputClaim> claim;  // a new sweep file: RUN.h5.part until the first point
+  FileLock lock;                       // an appended sweep file
   H file;
   std::int64_t G = 0, F = 0, S = 0, K = 0;
   std::vector<std::string> stats;
@@ -198,7 +196,16 @@ struct SweepWriter::Impl {
   std::vector<H> value_ds, mean_ds, stderr_ds, quant_ds;
 };
 
-SweepWriter::SweepWriter(const std::string& path, const Scenario& sc, Mode mode)
+// The writer holds its own lock (output_claim.hpp); HDF5's lock on a second descriptor would
+// conflict with it.
+H writer_fapl() {
+  H fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
+  H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V18);
+  H5Pset_file_locking(fapl, false, true);
+  return fapl;
+}
+
+SweepWriter::SweepWriter(const std::string& path, const Scenario& sc, Mode mode, ExistingOutput existing)
     : impl_(std::make_unique<Impl>()) {
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
   Impl& m = *impl_;
@@ -214,12 +221,13 @@ SweepWriter::SweepWriter(const std::string& path, const Scenario& sc, Mode mode)
                 S = static_cast<hsize_t>(m.S), K = static_cast<hsize_t>(m.K),
                 Q = m.qs.size(), A = sc.sweep.size();
   if (mode == Mode::Append) {
-    hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    m.lock = FileLock::exclusive(path, "resume the sweep");
+    hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDWR, writer_fapl());
     if (f < 0) throw IoError(path + ": cannot open the sweep file for appending");
     m.file = H(f, H5Fclose);
     H par = open_group(m.file, "parameters", path);
     const std::string stored = read_dataset_string(par, "scenario", path);
-    if (read_attr_u64(par, "scenario_hash") != text_hash(stored))
+    if (read_attr_string(par, "scenario_hash") != h5md::scenario_hash(stored))
       throw ConfigError(path + ": the stored scenario was edited after the sweep started: refusing "
                                "to mix two sweeps in one file");
     auto open = [&](const std::string& n) {
@@ -244,10 +252,9 @@ SweepWriter::SweepWriter(const std::string& path, const Scenario& sc, Mode mode)
   std::error_code ec;
   const fs::path p(path);
   if (p.has_parent_path()) fs::create_directories(p.parent_path(), ec);
-  H fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
-  H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V18);
-  hid_t f = H5Fcreate(path.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, fapl);
-  if (f < 0) throw IoError(path + ": cannot create the sweep file (does it exist already?)");
+  m.claim = std::make_unique<OutputClaim>(path, existing);
+  hid_t f = H5Fcreate(m.claim->part().c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, writer_fapl());
+  if (f < 0) throw IoError(m.claim->part() + ": cannot create the sweep file");
   m.file = H(f, H5Fclose);
 
   {
@@ -258,8 +265,7 @@ SweepWriter::SweepWriter(const std::string& path, const Scenario& sc, Mode mode)
     const fs::path sp = fs::absolute(sc.path, ec2);
     attr_string(par, "scenario_path", ec2 ? sc.path : sp.string());
     attr_num<unsigned long long>(par, "seed", {sc.run.seed}, H5T_STD_U64LE, H5T_NATIVE_ULLONG);
-    attr_num<unsigned long long>(par, "scenario_hash", {text_hash(sc.resolved_toml)}, H5T_STD_U64LE,
-                                 H5T_NATIVE_ULLONG);
+    attr_string(par, "scenario_hash", h5md::scenario_hash(sc.resolved_toml));
     attr_string(par, "model", sc.model_kind);
     dataset_string(par, "scenario", sc.resolved_toml);
     dataset_string(par, "scenario_source", sc.source_text);
@@ -329,7 +335,9 @@ SweepWriter::SweepWriter(const std::string& path, const Scenario& sc, Mode mode)
   check(H5Fflush(m.file, H5F_SCOPE_GLOBAL), path, "flush");
 }
 
-SweepWriter::~SweepWriter() = default;
+SweepWriter::~SweepWriter() {
+  if (impl_) close();
+}
 
 void SweepWriter::write_point(const EnsemblePoint& p) {
   Impl& m = *impl_;
@@ -369,6 +377,7 @@ void SweepWriter::write_point(const EnsemblePoint& p) {
   }
   check(H5Fflush(m.file, H5F_SCOPE_GLOBAL), m.path, "flush");
   m.done[g] = 1;
+  if (m.claim && !m.claim->committed()) m.claim->commit();  // an earlier file becomes a backup now
 }
 
 void SweepWriter::write_summary(const EnsembleSummary& s, bool complete) {
@@ -396,6 +405,17 @@ void SweepWriter::close() {
   m.times_ds = H();
   m.traj_ds = H();
   m.file = H();
+  if (m.claim) {
+    if (m.claim->committed()) m.claim->release();
+    else m.claim->abandon();  // no grid point finished: an earlier file stays as it was
+    m.claim.reset();
+  }
+  m.lock.release();
+}
+
+const std::string& SweepWriter::backup() const {
+  static const std::string none;
+  return impl_->claim ? impl_->claim->backup() : none;
 }
 
 std::vector<char> SweepWriter::done() const { return impl_->done; }
@@ -433,7 +453,7 @@ SweepData read_sweep(const std::string& path, bool with_values) {
     if (read_attr_string(par, "kind") != "sweep") throw ConfigError(path + ": not an attnflow sweep file");
     s.scenario_text = read_dataset_string(par, "scenario", path);
     s.scenario_path = read_attr_string(par, "scenario_path");
-    s.scenario_hash = read_attr_u64(par, "scenario_hash");
+    s.scenario_hash = read_attr_string(par, "scenario_hash");
   }
   H sw = open_group(file, "sweep", path);
   const auto done = read_all<signed char>(sw, "done", H5T_NATIVE_SCHAR, path);

@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "sim/io/output_claim.hpp"
 #include "sim/run/ensemble.hpp"
 
 namespace attnflow {
@@ -33,11 +34,17 @@ namespace attnflow {
 class SweepWriter : public EnsembleSink {
  public:
   enum class Mode { Create, Append };
-  SweepWriter(const std::string& path, const Scenario& sc, Mode mode);
+  // Create: the file is claimed as a run file is (sim/io/output_claim.hpp): written as
+  // PATH.part and moved into place, an existing PATH kept as #PATH.N# (or replaced with
+  // Overwrite), once the first grid point is complete. Append: PATH is locked while written.
+  SweepWriter(const std::string& path, const Scenario& sc, Mode mode,
+              ExistingOutput existing = ExistingOutput::Backup);
   ~SweepWriter() override;
   void write_point(const EnsemblePoint& p) override;
   void write_summary(const EnsembleSummary& s, bool complete);
   void close();
+  // Where an earlier file at the path went ("" if none, or overwritten).
+  const std::string& backup() const;
   std::vector<char> done() const;
 
  private:
@@ -48,7 +55,7 @@ class SweepWriter : public EnsembleSink {
 // What a sweep file holds (aggregates always; per-system values and trajectories on request).
 struct SweepData {
   std::string path, scenario_text, scenario_path;
-  std::uint64_t scenario_hash = 0;
+  std::string scenario_hash;
   std::vector<std::string> keys;             // A
   std::vector<char> log;                     // A
   std::vector<std::vector<double>> axes;     // A x n_k
@@ -72,6 +79,5 @@ SweepData read_sweep(const std::string& path, bool with_values = false);
 bool is_sweep_file(const std::string& path);
 
 // A 64-bit FNV-1a hash of a scenario text (what resume compares).
-std::uint64_t text_hash(const std::string& text);
 
 }  // namespace attnflow

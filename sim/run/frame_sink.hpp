@@ -5,6 +5,9 @@
 //
 // A ResumePoint is the last complete frame of an earlier run: positions, momenta, counters and
 // the integrator's internal state (FrameCheckpoint), from which a run continues bit-identically.
+// Everything comes from the run file (sim/io/resume.hpp): the scenario stored in it, the state
+// of its last complete frame, and its earlier frames (FrameHistory) for the models that keep
+// time averages and for the initial state of a run whose tokens came from a file.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -41,7 +44,8 @@ class FrameSink {
 class FrameHistory {
  public:
   virtual ~FrameHistory() = default;
-  // Frame k (< the resume point's frames): its time and positions (and momenta).
+  // Frame k (< the resume point's frames): its time and positions (and momenta); `s` has the
+  // run's shape.
   virtual void frame(std::int64_t k, double& t, State& s) const = 0;
 };
 
@@ -53,7 +57,10 @@ struct ResumePoint {
   double t = 0;
   Vec x, y;                   // last frame (y empty without momenta)
   FrameCheckpoint checkpoint;
+  std::vector<double> times;  // of the complete frames
   bool complete = false;      // the run had already finished
+  // The stored frames. The history of a run file also keeps the file open and locked until the
+  // last copy of it goes: hold the ResumePoint while the resumed run appends.
   std::shared_ptr<const FrameHistory> history;
 };
 

@@ -16,16 +16,25 @@ std::string RunSummary::line() const {
   os << ", " << rhs_evals << " RHS evaluations, " << oracle_calls << " oracle calls, " << frames
      << " frames, t = " << t_final << ", " << wall_seconds << " s wall";
   if (!output.empty()) os << " -> " << output;
+  if (!backup.empty()) os << " (the earlier file is now " << backup << ")";
   return os.str();
 }
 
-Simulation::Simulation(const Scenario& sc) : sc_(sc) {
+Simulation::Simulation(const Scenario& sc, const ResumePoint* resume) : sc_(sc) {
   model_ = sc.build_model(sc.run.model_seed);
   flow_ = dynamic_cast<Flow*>(model_.get());
   layers_ = dynamic_cast<LayerMap*>(model_.get());
   if (!flow_ && !layers_) throw Error(model_->kind() + " is neither a flow nor a layer map");
   integrator_ = sc.integrator_info->make(sc.integrator);
-  state_ = initial_state(sc);
+  if (resume && sc.tokens.init == "file") {
+    // The init file was not read (LoadOptions::resume): the stored frame 0 is the initial state.
+    if (!resume->history || resume->frames < 1) throw ConfigError("the run file holds no frame 0");
+    state_ = State(sc.shape());
+    double t0 = 0;
+    resume->history->frame(0, t0, state_);
+  } else {
+    state_ = initial_state(sc);
+  }
   model_->initialize(state_, sc.run.seed);
   model_->retract(state_);
 }

@@ -34,7 +34,10 @@ struct Series {
 struct RunSummary {
   std::int64_t steps = 0, rejected = 0, rhs_evals = 0, oracle_calls = 0, frames = 0;
   double wall_seconds = 0, t_final = 0;
-  std::string output;
+  std::string output;      // the file written ("" if none was: see kept)
+  std::string backup;      // where an earlier file at the output path went ("" if none)
+  bool kept = false;       // stopped before its first computed frame: nothing written, an
+                           // earlier file at the output path left as it was
   int signal = 0;          // non-zero: interrupted by this signal
   std::string line() const;
 };
@@ -42,8 +45,10 @@ struct RunSummary {
 class Simulation {
  public:
   // Builds the model (for run.seed), the integrator and the initial state. `sc` must outlive
-  // the simulation.
-  explicit Simulation(const Scenario& sc);
+  // the simulation. Resuming (`resume`: the run's file), the initial state is drawn again from
+  // the seed (bit for bit the original one, and what models derive from it at set-up), except
+  // for tokens read from a file: those come from the stored frame 0, as the file is not read.
+  explicit Simulation(const Scenario& sc, const ResumePoint* resume = nullptr);
   ~Simulation();
   RunSummary run(const RunOptions& opt = {});
 

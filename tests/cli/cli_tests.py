@@ -16,6 +16,23 @@ TEST is one of:
   determinism       same scenario and seed: bit-identical files across runs and thread counts
   ssa_oneshot       `analyze --ssa` on a run's token cloud: table, matrices, errors
   bad_h5            malformed, truncated or foreign HDF5 inputs give exit 2 or 4, never a crash
+  concurrent_runs   two runs on one output path: the second is refused (exit 2) before it
+                    touches anything, in the first one's start-up and after its first frames;
+                    the first completes and its file reads back; --resume of a live file too
+  backups           re-running keeps the old RUN.h5 / RUN.xdmf2 as #RUN.h5.1# / #RUN.xdmf2.1#
+                    bit for bit, then .2#; --overwrite replaces without a backup; with 99
+                    backups a run is refused (exit 2); `check` re-runs without flags
+  interrupted_keeps_old  a run stopped before its first computed frame (SIGINT during set-up,
+                    NaN at step 1), with or without --overwrite, leaves an existing file
+                    byte-identical and no RUN.h5.part; a stale .part of a SIGKILLed run is
+                    removed by the next run
+  output_is_input   -o naming the scenario, the init CSV, a compare_runs scenario, or a path
+                    whose sidecar is an input: exit 2 naming the file, which is unchanged
+  sidecar_xml       -o 'a&b<c>.h5' (and quotes): the .xdmf2 sidecar parses as XML and names
+                    the file exactly
+  resume_stored     --resume refuses a stored scenario edited after the run (hash), and
+                    resumes from the file alone after the init CSV is deleted (d = 5: the
+                    PCA view comes from the stored frame 0), bit-identical to a full run
 """
 import os
 import re
@@ -148,11 +165,53 @@ def test_h5md():
         assert f["particles/tokens_view/position/value"].shape == (3, 64, 3)
 
 
-def long_run(out):
+QUICK = os.path.join(SRC, "scenarios/quickstart.toml")
+SMALL = ["--quiet", "--set", "run.frames=5", "--set", "integrator.t_end=0.4"]
+
+
+def long_run(out, *extra):
     return subprocess.Popen(
         [ATTNFLOW, "run", os.path.join(SRC, "scenarios/quickstart.toml"), "-o", out,
          "--set", "tokens.n=3000", "--set", "integrator.t_end=10000", "--set", "run.frames=100001",
-         "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+         "--quiet"] + list(extra), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def slow_start(out, *extra):
+    """A run whose first frame takes seconds (the observables of 2 x 10^4 tokens on one
+    thread): it stays in its start-up, before its first computed frame, for a while."""
+    return subprocess.Popen(
+        [ATTNFLOW, "run", QUICK, "-o", out, "--quiet", "--set", "tokens.n=20000"] + list(extra),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=dict(os.environ, OMP_NUM_THREADS="1"))
+
+
+def wait_for_path(path, timeout=60):
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        if os.path.exists(path):
+            return
+        time.sleep(0.02)
+    fail(f"{path} did not appear in {timeout} s")
+
+
+def read_bytes(path):
+    with open(path, "rb") as fh:
+        return fh.read()
+
+
+def backups_of(path):
+    d, b = os.path.split(path)
+    stem = os.path.splitext(b)[0]
+    return sorted(f for f in os.listdir(d or ".")
+                  if f.startswith("#" + b + ".") or f.startswith("#" + stem + ".xdmf2."))
+
+
+def read_back(path):
+    """Every dataset of the file reads, and the trajectory is consistent."""
+    with h5py.File(path, "r") as f:
+        for n in datasets(f):
+            f[n][()]
+    return check_consistent(path)
 
 
 def wait_for_frames(out, n, timeout=60):
@@ -244,6 +303,31 @@ def test_broken(path):
             fail("an output file was written for invalid input")
 
 
+def blowup_scenario(out, x0, dt, frames):
+    """x' = x^3 from x(0) = x0 (one token, d = 1, rk4 to t = 1): blows up at t = 1/(2 x0^2)."""
+    csv = os.path.join(TMP, f"x0_{x0}.csv")
+    open(csv, "w").write(x0 + "\n")
+    scen = os.path.join(TMP, f"blowup_{x0}.toml")
+    open(scen, "w").write(f"""[run]
+output = "{out}"
+frames = {frames}
+[tokens]
+n = 1
+d = 1
+init = "file"
+path = "{csv}"
+[model]
+kind = "linear_attention"
+A = [[1.0]]
+V = [[1.0]]
+[integrator]
+kind = "rk4"
+dt = {dt}
+t_end = 1.0
+""")
+    return scen
+
+
 def test_exit_codes():
     rc, so, se = run(["--help"])
     assert rc == 0 and "run" in so, (rc, so)
@@ -256,26 +340,7 @@ def test_exit_codes():
     rc, so, se = run(["run", "/no/such/file.toml"])
     assert rc == 2 and "cannot open" in se, (rc, se)
     # x' = x^3 from x0 = 1 blows up at t = 1/2: exit 3 naming step and time; frames kept.
-    csv = os.path.join(TMP, "x0.csv")
-    open(csv, "w").write("1.0\n")
-    scen = os.path.join(TMP, "blowup.toml")
-    open(scen, "w").write(f"""[run]
-output = "{TMP}/blowup.h5"
-frames = 101
-[tokens]
-n = 1
-d = 1
-init = "file"
-path = "{csv}"
-[model]
-kind = "linear_attention"
-A = [[1.0]]
-V = [[1.0]]
-[integrator]
-kind = "rk4"
-dt = 0.001
-t_end = 1.0
-""")
+    scen = blowup_scenario(f"{TMP}/blowup.h5", x0="1.0", dt=0.001, frames=101)
     rc, so, se = run(["run", scen, "--quiet"])
     print(se)
     assert rc == 3, rc
@@ -336,6 +401,350 @@ def test_resume():
             assert f["parameters"].attrs["complete"] == 1
     rc, so, se = run(["run", "--resume", part])
     assert rc == 0 and "already complete" in se, (rc, se)
+    # Kuramoto's time averages (order_parameter_avg, the N x N coherence average) continue
+    # across the interruption: the resumed run replays the stored frames through the model.
+    kur = os.path.join(SRC, "scenarios/kuramoto_ssa_vs_nbody.toml")
+    ksets = ["--quiet", "--set", "expect=[]", "--set", "tokens.n=1500", "--set", "model.average_from=0.0",
+             "--set", "integrator.dt=0.002", "--set", "integrator.t_end=60", "--set", "run.frames=121",
+             "--set", "observe.quantities=['order_parameter', 'order_parameter_avg', "
+                      "'coherence_theory_deviation', 'coherence_sparsity']"]
+    for sig in (signal.SIGINT, signal.SIGKILL):
+        full, part = os.path.join(TMP, "kfull.h5"), os.path.join(TMP, "kpart.h5")
+        for old in (full, part):
+            if os.path.exists(old):
+                os.remove(old)
+        rc, so, se = run(["run", kur, "-o", full] + ksets)
+        assert rc == 0, se
+        done = interrupt_after(["run", kur, "-o", part] + ksets, part, 3, 121, sig)
+        resume_equals(full, part, f"kuramoto averages, signal {sig} after {done} frames")
+
+
+def test_concurrent_runs():
+    out = os.path.join(TMP, "shared.h5")
+    part = out + ".part"
+    # 1. The first run has written frames: a second one on the same path is refused with
+    #    exit 2 before it touches anything (with or without --overwrite), and so is --resume.
+    a = long_run(out)
+    wait_for_frames(out, 2)
+    for extra in ([], ["--overwrite"]):
+        rc, so, se = run(["run", QUICK, "-o", out] + SMALL + extra)
+        print("second run", extra, "->", rc, se.strip())
+        if rc != 2:
+            fail(f"a second run on a live output: exit {rc}, expected 2")
+        if out not in se or "being written" not in se:
+            fail("the refusal does not name the file and the reason")
+        if backups_of(out) or os.path.exists(part):
+            fail(f"the refused run left files: {backups_of(out)}")
+    rc, so, se = run(["run", "--resume", out])
+    print("resume of a live file ->", rc, se.strip())
+    if rc != 2 or out not in se:
+        fail(f"--resume of a file a run is writing: exit {rc}, expected 2 naming it")
+    a.send_signal(signal.SIGINT)
+    so, se = a.communicate(timeout=60)
+    if a.returncode != 130:
+        fail(f"the first run: exit {a.returncode}, expected 130 ({se})")
+    T = read_back(out)
+    print("the first run's file reads back with", T, "frames")
+    if T < 2:
+        fail("the first run's file lost frames")
+    # 2. The first run is still in its start-up (RUN.h5.part, no frame computed): the second is
+    #    refused too, and the first one's file appears intact once it has frames.
+    for f in [out, out[:-3] + ".xdmf2"]:
+        os.remove(f)
+    a = slow_start(out)
+    wait_for_path(part)
+    rc, so, se = run(["run", QUICK, "-o", out] + SMALL)
+    print("second run during the first one's start-up ->", rc, se.strip())
+    if rc != 2 or out not in se:
+        fail(f"a second run during the first one's start-up: exit {rc}, expected 2")
+    if os.path.exists(out):
+        fail("the refused run created the output")
+    a.send_signal(signal.SIGINT)
+    so, se = a.communicate(timeout=120)
+    print("first run:", a.returncode, se.strip())
+    if a.returncode != 130:
+        fail(f"the first run: exit {a.returncode}, expected 130")
+    if os.path.exists(part) or os.path.exists(out):
+        fail("a run stopped before its first computed frame left a file behind")
+    # 3. Started a second apart, both complete runs: the first completes and reads back.
+    a = subprocess.Popen([ATTNFLOW, "run", QUICK, "-o", out, "--quiet", "--set", "tokens.n=2000",
+                          "--set", "run.frames=21", "--set", "integrator.t_end=2"],
+                         stderr=subprocess.PIPE, text=True)
+    time.sleep(1.0)
+    rc, so, se = run(["run", QUICK, "-o", out] + SMALL)
+    print("second run a second later ->", rc, se.strip())
+    a.communicate(timeout=300)
+    if a.returncode != 0:
+        fail(f"the first run: exit {a.returncode}")
+    if rc != 2:
+        fail(f"the second run: exit {rc}, expected 2")
+    if read_back(out) != 21:
+        fail("the first run's file is not complete")
+
+
+def test_backups():
+    out = os.path.join(TMP, "x.h5")
+    side = os.path.join(TMP, "x.xdmf2")
+    b1, s1 = os.path.join(TMP, "#x.h5.1#"), os.path.join(TMP, "#x.xdmf2.1#")
+    rc, so, se = run(["run", QUICK, "-o", out] + SMALL)
+    assert rc == 0, se
+    old, old_side = read_bytes(out), read_bytes(side)
+    rc, so, se = run(["run", QUICK, "-o", out, "--set", "model.beta=2.0"] + SMALL)
+    print("second run:", rc, se.strip())
+    assert rc == 0, se
+    if not os.path.exists(b1) or read_bytes(b1) != old:
+        fail(f"the earlier run is not kept bit for bit as {b1}: {os.listdir(TMP)}")
+    if not os.path.exists(s1) or read_bytes(s1) != old_side:
+        fail(f"the earlier sidecar is not kept as {s1}")
+    if "#x.h5.1#" not in se:
+        fail("the run does not say where the earlier file went")
+    with h5py.File(out, "r") as f:
+        assert "beta = 2.0" in f["parameters/scenario"][()].decode()
+    assert "x.h5:/particles" in open(side).read()
+    second = read_bytes(out)
+    rc, so, se = run(["run", QUICK, "-o", out, "--set", "model.beta=3.0"] + SMALL)
+    assert rc == 0, se
+    b2 = os.path.join(TMP, "#x.h5.2#")
+    if not os.path.exists(b2) or read_bytes(b2) != second or read_bytes(b1) != old:
+        fail("the second re-run did not keep the second file as #x.h5.2#")
+    # --overwrite replaces without a backup.
+    rc, so, se = run(["run", QUICK, "-o", out, "--overwrite", "--set", "model.beta=4.0"] + SMALL)
+    assert rc == 0, se
+    if backups_of(out) != sorted(["#x.h5.1#", "#x.h5.2#", "#x.xdmf2.1#", "#x.xdmf2.2#"]):
+        fail(f"--overwrite made a backup: {backups_of(out)}")
+    with h5py.File(out, "r") as f:
+        assert "beta = 4.0" in f["parameters/scenario"][()].decode()
+    # Backups 1..99 taken: refused with exit 2 naming the file and the flag; nothing changes.
+    for k in range(3, 100):
+        open(os.path.join(TMP, f"#x.h5.{k}#"), "w").close()
+    now = read_bytes(out)
+    rc, so, se = run(["run", QUICK, "-o", out] + SMALL)
+    print("with 99 backups:", rc, se.strip())
+    if rc != 2 or out not in se or "--overwrite" not in se:
+        fail(f"99 backups: exit {rc}, expected 2 naming {out} and --overwrite")
+    if read_bytes(out) != now or os.path.exists(out + ".part"):
+        fail("the refused run changed the output")
+    rc, so, se = run(["run", QUICK, "-o", out, "--overwrite"] + SMALL)
+    assert rc == 0, se
+    # `check` re-runs without extra flags (the earlier result becomes a backup).
+    c = os.path.join(TMP, "c.h5")
+    for i in range(2):
+        rc, so, se = run(["check", QUICK, "--quiet", "--set", f"run.output={c}"])
+        if rc != 0:
+            fail(f"check run {i + 1}: exit {rc}: {se}")
+    assert os.path.exists(os.path.join(TMP, "#c.h5.1#"))
+    rc, so, se = run(["run", "--help"])
+    if "--overwrite" not in so or "#RUN.h5.1#" not in so:
+        fail("run --help does not document the backups and --overwrite")
+
+
+def test_interrupted_keeps_old():
+    out = os.path.join(TMP, "k.h5")
+    side = os.path.join(TMP, "k.xdmf2")
+    part = out + ".part"
+    rc, so, se = run(["run", QUICK, "-o", out] + SMALL)
+    assert rc == 0, se
+    old, old_side = read_bytes(out), read_bytes(side)
+
+    def unchanged(what):
+        if read_bytes(out) != old or read_bytes(side) != old_side:
+            fail(f"{what}: the existing output changed")
+        if os.path.exists(part):
+            fail(f"{what}: {part} left behind")
+        if backups_of(out):
+            fail(f"{what}: backups made: {backups_of(out)}")
+
+    for extra in ([], ["--overwrite"]):
+        p = slow_start(out, *extra)
+        wait_for_path(part)
+        p.send_signal(signal.SIGINT)
+        so, se = p.communicate(timeout=120)
+        print("SIGINT in the start-up", extra, "->", p.returncode, se.strip())
+        if p.returncode != 130:
+            fail(f"SIGINT in the start-up: exit {p.returncode}, expected 130")
+        if "left as it was" not in se:
+            fail("the message does not say the earlier file was left as it was")
+        unchanged(f"SIGINT in the start-up {extra}")
+        # x(0) = 1e100: finite at t = 0, overflows in step 1.
+        rc, so, se = run(["run", blowup_scenario(out, x0="1e100", dt=0.5, frames=3), "--quiet"] + extra)
+        print("NaN at step 1", extra, "->", rc, se.strip())
+        if rc != 3 or "step 1" not in se:
+            fail(f"NaN at step 1: exit {rc}, expected 3 naming step 1")
+        unchanged(f"NaN at step 1 {extra}")
+    # SIGKILL in the start-up leaves a stale .part (nothing holds its lock any more): the next
+    # run removes it and proceeds, keeping the earlier file as a backup.
+    p = slow_start(out)
+    wait_for_path(part)
+    time.sleep(0.3)
+    p.kill()
+    p.communicate(timeout=60)
+    if not os.path.exists(part):
+        fail("expected a stale .part after SIGKILL")
+    unchanged_out = read_bytes(out) == old
+    rc, so, se = run(["run", QUICK, "-o", out] + SMALL)
+    print("run after a stale .part ->", rc, se.strip())
+    if rc != 0 or os.path.exists(part):
+        fail(f"a stale .part blocks the next run (exit {rc})")
+    if not unchanged_out or read_bytes(os.path.join(TMP, "#k.h5.1#")) != old:
+        fail("the earlier file was not kept as #k.h5.1#")
+
+
+def test_output_is_input():
+    work = os.path.join(TMP, "in")
+    os.makedirs(work)
+    for f in ["e021_accelerated_eps02.toml", "e021_gradient_flow_eps02.toml"]:
+        shutil.copy(os.path.join(SRC, "scenarios", f), work)
+    rng = np.random.default_rng(1)
+    csv = os.path.join(work, "x0.csv")
+    np.savetxt(csv, rng.normal(size=(8, 2)), delimiter=",")
+    side_csv = os.path.join(work, "init.xdmf2")
+    shutil.copy(csv, side_csv)
+    scen = os.path.join(work, "s.toml")
+    open(scen, "w").write("""[run]
+frames = 3
+[tokens]
+n = 8
+d = 2
+init = "file"
+path = "x0.csv"
+[model]
+kind = "attention"
+[integrator]
+kind = "rk4"
+dt = 0.1
+t_end = 0.2
+""")
+    scen2 = os.path.join(work, "s2.toml")
+    open(scen2, "w").write(open(scen).read().replace("x0.csv", "init.xdmf2"))
+    acc = os.path.join(work, "e021_accelerated_eps02.toml")
+    grad = os.path.join(work, "e021_gradient_flow_eps02.toml")
+    cases = [(scen, scen, "the scenario"), (scen, csv, "the init CSV"),
+             (scen2, os.path.join(work, "init.h5"), "the sidecar is the init file"),
+             (acc, acc, "the scenario with a compare_runs claim"),
+             (acc, grad, "the compare_runs scenario")]
+    for scenario, target, what in cases:
+        victim = side_csv if target.endswith("init.h5") else target
+        before = read_bytes(victim)
+        rc, so, se = run(["run", scenario, "-o", target, "--quiet"])
+        print(what, "->", rc, se.strip())
+        if rc != 2:
+            fail(f"-o {what}: exit {rc}, expected 2")
+        if victim not in se and os.path.basename(victim) not in se:
+            fail(f"-o {what}: the message does not name {victim}")
+        if read_bytes(victim) != before:
+            fail(f"-o {what}: {victim} was changed")
+        if backups_of(victim) or os.path.exists(target + ".part"):
+            fail(f"-o {what}: files were moved or created")
+        # --overwrite does not make an input writable either.
+        rc, so, se = run(["run", scenario, "-o", target, "--quiet", "--overwrite"])
+        if rc != 2 or read_bytes(victim) != before:
+            fail(f"-o {what} --overwrite: exit {rc}, expected 2 with the file unchanged")
+
+
+def test_sidecar_xml():
+    import xml.etree.ElementTree as ET
+    for name in ["a&b<c>.h5", "q\"u'o te.h5"]:
+        out = os.path.join(TMP, name)
+        rc, so, se = run(["run", QUICK, "-o", out] + SMALL)
+        assert rc == 0, se
+        side = out[:-3] + ".xdmf2"
+        try:
+            tree = ET.parse(side)
+        except ET.ParseError as e:
+            fail(f"the sidecar of {name} is not XML: {e}")
+            return
+        hdf = [e.text.strip() for e in tree.iter("DataItem") if e.get("Format") == "HDF"]
+        assert hdf, "no HDF data items"
+        bad = [t for t in hdf if not t.startswith(name + ":/")]
+        if bad:
+            fail(f"the sidecar names another file: {bad[:2]}")
+        grids = [g for g in tree.iter("Grid") if g.get("GridType") == "Uniform"]
+        assert len(grids) == 5, len(grids)
+        print(name, ": sidecar parses,", len(hdf), "HDF items")
+
+
+def resume_equals(full, part, what):
+    """`run --resume part` succeeds and part then equals the uninterrupted run `full`."""
+    rc, so, se = run(["run", "--resume", part])
+    print(what, ":", se.strip())
+    if rc != 0:
+        fail(f"{what}: resume exit {rc}")
+        return
+    T = same_trajectory(full, part)
+    with h5py.File(part, "r") as f:
+        assert f["parameters"].attrs["complete"] == 1
+    print(what, ": resumed run equals the full run,", T, "frames")
+    return T
+
+
+def interrupt_after(args, out, frames, total, sig=signal.SIGINT):
+    p = subprocess.Popen([ATTNFLOW] + args, stderr=subprocess.PIPE, text=True)
+    wait_for_frames(out, frames)
+    p.send_signal(sig)
+    p.communicate(timeout=60)
+    with h5py.File(out, "r") as f:
+        done = f["particles/tokens/position/value"].shape[0]
+    if done >= total:
+        fail("the run finished before it could be interrupted")
+    return done
+
+
+def test_resume_stored():
+    # 1. A stored scenario edited after the run (integrator, beta) is refused, the file untouched.
+    part = os.path.join(TMP, "edited.h5")
+    args = ["run", QUICK, "-o", part, "--quiet", "--set", "tokens.n=2000",
+            "--set", "integrator.t_end=6", "--set", "run.frames=61"]
+    interrupt_after(args, part, 2, 61)
+    for old, new in [("kind = 'rk4'", "kind = 'euler'"), ("beta = 1.0", "beta = 2.0")]:
+        shutil.copy(part, part + ".orig")
+        with h5py.File(part, "r+") as f:
+            text = f["parameters/scenario"][()].decode()
+            assert old in text, (old, text)
+            del f["parameters/scenario"]
+            f["parameters/scenario"] = np.bytes_(text.replace(old, new))
+        before = read_bytes(part)
+        rc, so, se = run(["run", "--resume", part])
+        print("resume after editing", old, "->", new, ":", rc, se.strip())
+        if rc != 2 or "edited" not in se or part not in se:
+            fail(f"resume of an edited stored scenario: exit {rc}, expected 2 naming the edit")
+        if read_bytes(part) != before:
+            fail("the refused resume changed the file")
+        shutil.move(part + ".orig", part)
+    rc, so, se = run(["run", "--resume", part])
+    if rc != 0:
+        fail(f"the unedited file does not resume: exit {rc}: {se}")
+    # 2. Tokens from a CSV in d = 5 (the view is the PCA basis of frame 0): interrupted, CSV
+    #    deleted, resumed from the file alone, bit-identical to an uninterrupted run.
+    rng = np.random.default_rng(3)
+    csv = os.path.join(TMP, "x0.csv")
+    np.savetxt(csv, rng.normal(size=(1000, 5)) * [3, 2, 1, 0.5, 0.25], delimiter=",", fmt="%.17g")
+    scen = os.path.join(TMP, "csv5.toml")
+    open(scen, "w").write("""[run]
+seed = 1
+frames = 61
+[tokens]
+n = 1000
+d = 5
+space = "sphere"
+init = "file"
+path = "x0.csv"
+[model]
+kind = "attention"
+beta = 1.0
+Q = "random"
+[integrator]
+kind = "rk4"
+dt = 0.05
+t_end = 6.0
+[observe]
+quantities = ["energy", "diameter"]
+""")
+    full, part = os.path.join(TMP, "csv_full.h5"), os.path.join(TMP, "csv_part.h5")
+    rc, so, se = run(["run", scen, "-o", full, "--quiet"])
+    assert rc == 0, se
+    done = interrupt_after(["run", scen, "-o", part, "--quiet"], part, 2, 61)
+    os.remove(csv)
+    resume_equals(full, part, f"CSV deleted after {done} frames, d = 5")
 
 
 def test_determinism():
@@ -424,7 +833,10 @@ try:
     {"scenario": lambda: test_scenario(ARG), "wrong_claim": test_wrong_claim, "h5md": test_h5md,
      "sigint": test_sigint, "sigkill": test_sigkill, "broken": lambda: test_broken(ARG),
      "exit_codes": test_exit_codes, "resume": test_resume, "determinism": test_determinism,
-     "bad_h5": test_bad_h5, "ssa_oneshot": test_ssa_oneshot}[TEST]()
+     "bad_h5": test_bad_h5, "ssa_oneshot": test_ssa_oneshot,
+     "concurrent_runs": test_concurrent_runs, "backups": test_backups,
+     "interrupted_keeps_old": test_interrupted_keeps_old, "output_is_input": test_output_is_input,
+     "sidecar_xml": test_sidecar_xml, "resume_stored": test_resume_stored}[TEST]()
 except AssertionError as e:
     fail(f"assertion: {e}")
 finally:

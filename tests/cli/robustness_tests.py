@@ -89,16 +89,19 @@ def zero_frames(src, dst):
 
 
 def killed_before_first_frame(dst):
-    """A real run SIGKILLed after it created its file but before its first frame (the energy
-    of 100 000 tokens takes seconds). Returns False if the timing did not work out."""
-    p = subprocess.Popen([ATTNFLOW, "run", QUICK, "-o", dst, "--quiet", "--set", "tokens.n=100000"],
+    """A real run SIGKILLed in its start-up, before its first computed frame (the observables
+    of 20 000 tokens take seconds). The run writes RUN.h5.part until its first computed frame,
+    so RUN.h5 must not exist; returns the .part it leaves (a run file with no frames), or None
+    if the timing did not work out."""
+    part = dst + ".part"
+    p = subprocess.Popen([ATTNFLOW, "run", QUICK, "-o", dst, "--quiet", "--set", "tokens.n=20000"],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                          env=dict(os.environ, OMP_NUM_THREADS="1"))
     try:
         t0 = time.time()
         while time.time() - t0 < 60:
             try:
-                with h5py.File(dst, "r") as f:
+                with h5py.File(part, "r") as f:
                     if "particles/tokens/position/value" in f and "parameters" in f:
                         break
             except Exception:
@@ -107,11 +110,13 @@ def killed_before_first_frame(dst):
     finally:
         p.kill()
         p.wait()
+    if os.path.exists(dst):
+        fail(f"{dst} exists although the run was killed before its first computed frame")
     try:
-        with h5py.File(dst, "r") as f:
-            return f["particles/tokens/position/value"].shape[0] == 0
+        with h5py.File(part, "r") as f:
+            return part if f["particles/tokens/position/value"].shape[0] == 0 else None
     except Exception:
-        return False
+        return None
 
 
 def expect(args, code, *needles, what=None):
@@ -172,8 +177,8 @@ def test_analyze_bad_inputs():
     expect(["analyze", zero], 2, zero, "no frames")
     expect(["analyze", no_obs], 2, no_obs, "no observables")
     expect(["analyze", no_obs, "--ellipticity"], 0)
-    real_zero = os.path.join(TMP, "killed.h5")
-    if killed_before_first_frame(real_zero):
+    real_zero = killed_before_first_frame(os.path.join(TMP, "killed.h5"))
+    if real_zero:
         expect(["analyze", real_zero], 2, real_zero, "no frames")
     else:
         print("note: the run was not caught before its first frame; the h5py 0-frame case stands")

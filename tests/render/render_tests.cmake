@@ -6,11 +6,7 @@
 
 set(RENDER_TEST_DIR ${CMAKE_CURRENT_BINARY_DIR}/render_tests)
 set(RENDER_SRC ${CMAKE_CURRENT_LIST_DIR})
-if(ATTNFLOW_VIZ_STANDALONE)
-  set(RENDER_CMD $<TARGET_FILE:attnflow_render_tool>)
-else()
-  set(RENDER_CMD "$<TARGET_FILE:attnflow> render")  # one string: check.sh splits it
-endif()
+set(RENDER_CMD "$<TARGET_FILE:attnflow> render")  # one string: check.sh splits it
 set(PROBE $<TARGET_FILE:attnflow_png_probe>)
 set(PY /usr/bin/python3)
 set(SPHERE ${RENDER_TEST_DIR}/sphere.h5)
@@ -116,11 +112,11 @@ set_tests_properties(render_pvpython_sidecar PROPERTIES FIXTURES_REQUIRED render
 
 # The real thing: `attnflow run` the quickstart scenario, render it, and open its sidecar in
 # ParaView (only when built inside the attnflow project).
-if(NOT ATTNFLOW_VIZ_STANDALONE AND EXISTS ${PROJECT_SOURCE_DIR}/scenarios/quickstart.toml)
+if(EXISTS ${PROJECT_SOURCE_DIR}/scenarios/quickstart.toml)
   set(QS ${RENDER_TEST_DIR}/quickstart/quickstart.h5)
-  add_test(NAME render_quickstart_run
+  add_test(NAME render_quickstart_run  # (a test artifact: replaced, not kept as a backup)
     COMMAND $<TARGET_FILE:attnflow> run ${PROJECT_SOURCE_DIR}/scenarios/quickstart.toml
-            -o ${QS} --quiet)
+            -o ${QS} --quiet --overwrite)
   set_tests_properties(render_quickstart_run PROPERTIES FIXTURES_SETUP render_quickstart
     LABELS render)
   add_test(NAME render_quickstart
@@ -139,5 +135,20 @@ if(NOT ATTNFLOW_VIZ_STANDALONE AND EXISTS ${PROJECT_SOURCE_DIR}/scenarios/quicks
     COMMAND bash ${RENDER_SRC}/pvpython_sidecar.sh ${RENDER_TEST_DIR}/quickstart/quickstart.xdmf2
             auto auto ${CMAKE_BINARY_DIR}/paraview-cache)
   set_tests_properties(render_quickstart_pvpython PROPERTIES FIXTURES_REQUIRED render_quickstart
+    LABELS render SKIP_RETURN_CODE 77 RESOURCE_LOCK xvfb TIMEOUT 900)
+
+  # A run whose file name needs XML escaping in the sidecar ('&', '<', '>'): ParaView still
+  # opens it and finds its 64 points in each of its 5 frames.
+  set(ESC_DIR ${RENDER_TEST_DIR}/escaped)
+  add_test(NAME render_escaped_name_run
+    COMMAND $<TARGET_FILE:attnflow> run ${PROJECT_SOURCE_DIR}/scenarios/quickstart.toml
+            -o "${ESC_DIR}/a&b<c>.h5" --quiet --overwrite --set run.frames=5
+            --set integrator.t_end=0.4)
+  set_tests_properties(render_escaped_name_run PROPERTIES FIXTURES_SETUP render_escaped
+    LABELS render)
+  add_test(NAME render_escaped_name_pvpython
+    COMMAND bash ${RENDER_SRC}/pvpython_sidecar.sh "${ESC_DIR}/a&b<c>.xdmf2" 64 5
+            ${CMAKE_BINARY_DIR}/paraview-cache)
+  set_tests_properties(render_escaped_name_pvpython PROPERTIES FIXTURES_REQUIRED render_escaped
     LABELS render SKIP_RETURN_CODE 77 RESOURCE_LOCK xvfb TIMEOUT 900)
 endif()

@@ -1,27 +1,28 @@
-// Reading an attnflow run (H5MD 1.1 layout, SPEC section 4) with the HDF5 C API.
-// Every failure (missing dataset, wrong shape, not an HDF5 file) throws H5Error with a
-// message naming the file and the object; render_main maps it to exit code 4.
+// A run as the renderer sees it: a thin adapter over the one reader of run files
+// (sim/io/h5md_reader.hpp) that adds the renderer's conventions: a file without a trajectory
+// can still be plotted, the view is [T][N][3] (the first three coordinates when a file has no
+// tokens_view), per-token colours ("index", "speed", "phase", any per-token series), the name
+// falls back to the file stem, and non-scalar observables are left out of plots.
+// Every failure to read is an attnflow::Error naming the file and the reason; render_main maps
+// it to exit code 4.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "sim/io/h5md_reader.hpp"
+
 namespace attnflow::viz {
 
-struct H5Error : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
 // One time series /observables/<name>: value[T] against time[T].
-struct Observable {
-  std::vector<double> time;
-  std::vector<double> value;
-};
+using Observable = ObservableSeries;
+// A matrix /analysis/matrices/<name>: [N][N] (heads = 1) or [H][N][N].
+using Matrix = StoredMatrix;
 
 // An exponential fit stored by `attnflow analyze` under /analysis/fits/<observable>:
 // value(t) ~ amplitude * exp(-rate * t) on [t0, t1]; amplitude = exp(intercept)
@@ -30,21 +31,11 @@ struct Fit {
   double rate = 0, t0 = 0, t1 = 0, amplitude = 1;
 };
 
-// A matrix /analysis/matrices/<name>: [N][N] (heads = 1) or [H][N][N].
-struct Matrix {
-  std::size_t heads = 1, rows = 0, cols = 0;
-  std::vector<double> data;  // heads * rows * cols, row-major
-  double at(std::size_t h, std::size_t i, std::size_t j) const {
-    return data[(h * rows + i) * cols + j];
-  }
-};
-
 // The metadata and (lazily) the datasets of one run file.
 class Run {
  public:
-  // Opens the file and reads metadata, times and observables. Throws H5Error.
+  // Opens the file and reads metadata, times and observables. Throws attnflow::Error.
   explicit Run(const std::string& path);
-  ~Run();
   Run(const Run&) = delete;
   Run& operator=(const Run&) = delete;
 
@@ -72,27 +63,21 @@ class Run {
 
   const std::map<std::string, Observable>& observables() const { return observables_; }
   const std::map<std::string, Fit>& fits() const { return fits_; }
-  std::vector<std::string> matrix_names() const;
-  Matrix matrix(const std::string& name) const;  // throws H5Error if absent / malformed
+  std::vector<std::string> matrix_names() const { return reader_->matrix_names(); }
+  Matrix matrix(const std::string& name) const { return reader_->matrix(name); }
 
  private:
-  std::vector<double> read_tokens_dataset(const std::string& dset, std::size_t& cols) const;
-
+  std::unique_ptr<H5mdReader> reader_;
   std::string path_;
-  long long file_ = -1;  // hid_t
   std::string name_, space_;
   int d_ = 0;
   std::size_t T_ = 0, N_ = 0;
+  bool view_ds_ = false;  // the file has tokens_view (else the view is cut from the positions)
   std::vector<double> time_;
   std::vector<std::int64_t> step_;
   std::optional<std::vector<double>> view_;
   std::map<std::string, Observable> observables_;
   std::map<std::string, Fit> fits_;
 };
-
-// Extracts `key` from table `table` of a TOML text (enough for the flat strings the
-// core writes: name = "..." under [run], space = "..." under [tokens]). Empty if absent.
-std::string toml_lookup_string(const std::string& toml, const std::string& table,
-                               const std::string& key);
 
 }  // namespace attnflow::viz
