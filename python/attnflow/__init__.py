@@ -17,6 +17,8 @@ The Python interface of the attnflow simulator (C++20, OpenMP): NumPy in, NumPy 
 
 Scenarios:   load, from_arrays, Scenario (.replace), models, integrators
 Runs:        run -> RunResult (RunSummary, on_frame(t, Frame)), Simulator
+Ensembles:   run_ensemble (or run) -> EnsembleResult: statistics [grid point][frame][system],
+             mean / stderr / quantiles, the grid; read_sweep (a sweep file)
 Kernels:     attention_rhs, accelerated_attention_rhs, svgd_rhs, kuramoto_rhs, ssa_attention
 Errors:      Error, ConfigError (ValueError; .file .line .column .message), NumericalError,
              OutputError (OSError); Ctrl-C raises KeyboardInterrupt.
@@ -47,6 +49,13 @@ from .api import (  # noqa: E402,F401
     models,
     run,
 )
+from .ensemble import (  # noqa: E402,F401
+    EnsembleResult,
+    EnsembleStatistic,
+    EnsembleSummary,
+    read_sweep,
+    run_ensemble,
+)
 
 __version__ = _core.__version__
 
@@ -54,5 +63,6 @@ __all__ = [
     "load", "from_arrays", "run", "Simulator", "Scenario", "RunResult", "RunSummary", "Frame",
     "attention_rhs", "accelerated_attention_rhs", "svgd_rhs", "kuramoto_rhs", "ssa_attention",
     "models", "integrators",
+    "run_ensemble", "read_sweep", "EnsembleResult", "EnsembleStatistic", "EnsembleSummary",
     "Error", "ConfigError", "NumericalError", "OutputError",
 ]

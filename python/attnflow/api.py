@@ -138,9 +138,12 @@ class RunSummary:
     frames: int
     t_final: float
     wall_seconds: float
-    output: Optional[str]
+    output: Optional[str]   # the file written (None: in memory, or nothing written: see kept)
     stopped: bool       # on_frame asked to stop
     interrupted: bool   # Ctrl-C (the run raised KeyboardInterrupt; see RunResult via .result)
+    backup: Optional[str] = None  # where an earlier file at the output path went (#RUN.h5.N#)
+    kept: bool = False  # a file run stopped before its first computed frame: no file written,
+                        # an earlier file at the path left as it was
     line: str = field(repr=False, default="")
 
     def __str__(self):
@@ -189,15 +192,31 @@ class RunResult:
                                   frames=s["frames"], t_final=s["t_final"],
                                   wall_seconds=s["wall_seconds"], output=s["output"],
                                   stopped=s["stopped"], interrupted=s["signal"] != 0,
-                                  line=s["line"])
+                                  backup=s["backup"], kept=s["kept"], line=s["line"])
         self.output = s["output"]
         self._phase_state = raw["phase_state"]
         self._has_momenta = raw["momentum"]
         self._positions = raw.get("positions")
         self._momenta = raw.get("momenta")
+        # The file's identity: frames are read lazily, and never from a file that has replaced
+        # this run's (a later run to the same path keeps this one as #PATH.N#).
+        self._file_id = None
+        if self.output:
+            st = os.stat(self.output)
+            self._file_id = (st.st_dev, st.st_ino)
 
     def _read(self, what):
         import h5py  # Debian's python3-h5py (installed by scripts/setup.sh)
+        from .errors import OutputError
+        try:
+            st = os.stat(self.output)
+            same = (st.st_dev, st.st_ino) == self._file_id
+        except OSError:
+            same = False
+        if not same:
+            raise OutputError(f"{self.output}: this run's file was moved or replaced since the run "
+                              f"(a later run keeps it as #{os.path.basename(self.output)}.N#); read "
+                              "the frames before writing the same path again, or open the backup")
         with h5py.File(self.output, "r") as f:
             return f[f"/particles/tokens/{what}/value"][:len(self.times)]
 
@@ -244,8 +263,8 @@ def _trampoline(on_frame):
     return call
 
 
-def run(scenario, output=None, on_frame=None, *, progress=False, **overrides) -> RunResult:
-    """Run a scenario to its end and return its frames.
+def run(scenario, output=None, on_frame=None, *, progress=False, overwrite=False, **overrides):
+    """Run a scenario to its end and return its frames (or, for an ensemble, its statistics).
 
     Args:
         scenario: a Scenario, or a path / TOML text (loaded with attnflow.load(scenario,
@@ -253,7 +272,11 @@ def run(scenario, output=None, on_frame=None, *, progress=False, **overrides) ->
         output: None (default): frames stay in memory, no file is written. A path: the run is
             written to that H5MD file (+ its .xdmf2 sidecar) as `attnflow run -o PATH` does, and
             positions/momenta are read back from it on access. True: the scenario's [run]
-            output path.
+            output path. An existing file at the path is kept as #PATH.N# (summary.backup) once
+            the run has computed its first frame; a run stopped before that writes nothing
+            (summary.kept, summary.output is None) and leaves an earlier file as it was.
+        overwrite: replace an existing output file instead of keeping it as a backup
+            (`attnflow run --overwrite`).
         on_frame: optional callable on_frame(t, frame) called at every frame (frame: Frame,
             with copies of the positions). Returning True (or raising StopIteration) stops the
             run after this frame; the result then holds the frames so far and
@@ -264,6 +287,8 @@ def run(scenario, output=None, on_frame=None, *, progress=False, **overrides) ->
     Returns:
         RunResult: times, steps, positions (T x N x d), momenta / phases where present,
         observables (dict of arrays), summary.
+        For a scenario with [ensemble] / [[sweep]]: an EnsembleResult (see run_ensemble; on_frame
+        is not available for ensembles).
 
     Raises:
         ConfigError, NumericalError, OutputError: as the command line's exit codes 2, 3, 4.
@@ -277,16 +302,28 @@ def run(scenario, output=None, on_frame=None, *, progress=False, **overrides) ->
         scenario = load(scenario, **overrides)
     elif overrides:
         scenario = scenario.replace(**overrides)
+    if scenario.is_ensemble:
+        if on_frame is not None:
+            raise TypeError("run: on_frame is not available for an ensemble or sweep (its systems "
+                            "run in parallel); use run_ensemble(...).trajectories")
+        from .ensemble import run_ensemble
+        return run_ensemble(scenario, output=output, progress=progress, overwrite=overwrite)
     if output is True:
         output = scenario.output
     elif output is not None:
         output = os.fspath(output)
     callback = _trampoline(on_frame) if on_frame is not None else None
-    raw = _core.run(scenario, output, callback, bool(progress))
+    raw = _core.run(scenario, output, callback, bool(progress), bool(overwrite))
     result = RunResult(scenario, raw)
     signal = raw["summary"]["signal"]
     if signal:
-        where = f"; {output} is closed and readable" if output else ""
+        if result.output:
+            where = f"; {output} is closed and readable"
+        elif output:
+            where = (f"; nothing was written to {output} (stopped before the first computed "
+                     "frame; an earlier file there is as it was)")
+        else:
+            where = ""
         e = KeyboardInterrupt(f"run interrupted by signal {signal} at t = "
                               f"{result.summary.t_final:g} after {result.summary.frames} "
                               f"frames{where}")

@@ -13,6 +13,7 @@
 #include <signal.h>
 
 #include <atomic>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include "sim/config/scenario.hpp"
 #include "sim/core/interrupt.hpp"
 #include "sim/core/state.hpp"
 
@@ -82,6 +84,7 @@ int take_pending_signal();
 
 // Module parts.
 void bind_kernels(py::module_& m);
+void bind_ensemble(py::module_& m, py::class_<Scenario, std::shared_ptr<Scenario>>& scenario);
 
 }  // namespace attnflow::python
 

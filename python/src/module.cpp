@@ -164,7 +164,9 @@ class Recorder : public FrameSink {
   void write_frame(std::int64_t step, double t, const State& s, const std::vector<double>& obs,
                    const FrameCheckpoint&) override {
     const Index nd = shape_.block();
-    if (keep_) {
+    // Frame 0 is kept by file runs too: a run stopped before its first computed frame writes no
+    // file (sim/io/output_claim.hpp), and its result still holds the initial state.
+    if (keep_ || frames_ == 0) {
       x_.insert(x_.end(), s.u.data(), s.u.data() + nd);
       if (shape_.momentum) y_.insert(y_.end(), s.u.data() + nd, s.u.data() + 2 * nd);
     }
@@ -250,7 +252,8 @@ void check_memory(const Scenario& sc) {
   }
 }
 
-py::dict run(ScenarioPtr sc, std::optional<std::string> output, py::object callback, bool progress) {
+py::dict run(ScenarioPtr sc, std::optional<std::string> output, py::object callback, bool progress,
+             bool overwrite) {
   const bool keep = !output;
   if (keep) check_memory(*sc);
   std::unique_ptr<Simulation> sim;
@@ -266,6 +269,7 @@ py::dict run(ScenarioPtr sc, std::optional<std::string> output, py::object callb
     if (output) {
       FileRunOptions fo;
       fo.also = &rec;
+      fo.existing = overwrite ? ExistingOutput::Overwrite : ExistingOutput::Backup;
       sum = run_to_file(*sim, *output, fo);
     } else {
       RunOptions ro;
@@ -289,10 +293,10 @@ py::dict run(ScenarioPtr sc, std::optional<std::string> output, py::object callb
       obs[py::str(name)] = py::array_t<double>(static_cast<py::ssize_t>(it->second.size()), it->second.data());
   }
   r["observables"] = obs;
-  if (keep) {
+  if (keep || sum.output.empty()) {
     // Frames the loop completed; a frame handed to the recorder and then refused by on_frame is
-    // kept (the file has it too).
-    const auto frames = static_cast<py::ssize_t>(rec.frames());
+    // kept (the file has it too). A file run that wrote no file: its frame 0.
+    const auto frames = static_cast<py::ssize_t>(rec.x().size() / static_cast<std::size_t>(n * d));
     r["positions"] = adopt(std::move(rec.x()), {frames, n, d});
     r["momenta"] = sc->shape().momentum ? py::object(adopt(std::move(rec.y()), {frames, n, d}))
                                         : py::object(py::none());
@@ -307,7 +311,12 @@ py::dict run(ScenarioPtr sc, std::optional<std::string> output, py::object callb
   s["frames"] = sum.frames;
   s["t_final"] = sum.t_final;
   s["wall_seconds"] = sum.wall_seconds;
-  s["output"] = output ? py::object(py::str(*output)) : py::object(py::none());
+  // The file written: none for an in-memory run, and none when a file run stopped before its
+  // first computed frame (nothing was written; an earlier file at the path is as it was).
+  s["output"] = output && !sum.output.empty() ? py::object(py::str(sum.output)) : py::object(py::none());
+  s["requested_output"] = output ? py::object(py::str(*output)) : py::object(py::none());
+  s["backup"] = sum.backup.empty() ? py::object(py::none()) : py::object(py::str(sum.backup));
+  s["kept"] = sum.kept;
   s["stopped"] = rec.stopped();
   s["signal"] = sig;
   s["line"] = sum.line();
@@ -475,7 +484,7 @@ PYBIND11_MODULE(_core, m) {
   m.attr("__version__") = ATTNFLOW_VERSION;
   register_errors();
 
-  py::class_<Scenario, std::shared_ptr<Scenario>>(m, "Scenario", R"doc(
+  py::class_<Scenario, std::shared_ptr<Scenario>> scenario(m, "Scenario", R"doc(
 A validated scenario (what a TOML scenario file describes), made by attnflow.load() or
 attnflow.from_arrays(). Immutable: scenario.replace(**overrides) returns a new one.
 
@@ -483,7 +492,9 @@ Attributes: name, path, seed, n, d, space ('sphere' | 'euclidean'), model (kind)
 (kind), dt, t0, t_end, layers, frame_times (array), output (the [run] output path),
 observables (the [observe] quantities), second_order, toml (every key with its effective value),
 source (the text as given), values (dict: dotted key -> value as TOML text), inputs (files it
-reads), notes (what validation adjusted), overrides.)doc")
+reads), notes (what validation adjusted), overrides; for ensembles: is_ensemble, ensemble,
+sweep, grid.)doc");
+  scenario
       .def_property_readonly("name", [](const Scenario& s) { return s.run.name; })
       .def_property_readonly("path", [](const Scenario& s) { return s.path; })
       .def_property_readonly("seed", [](const Scenario& s) { return s.run.seed; })
@@ -519,7 +530,7 @@ reads), notes (what validation adjusted), overrides.)doc")
   m.def("models", &registry_models, "Registered models: {kind: summary}.");
   m.def("integrators", &registry_integrators, "Registered integrators: {kind: summary}.");
   m.def("run", &run, py::arg("scenario"), py::arg("output"), py::arg("callback"),
-        py::arg("progress"));
+        py::arg("progress"), py::arg("overwrite") = false);
 
   py::class_<Simulator>(m, "Simulator")
       .def(py::init<ScenarioPtr>(), py::arg("scenario"))
@@ -567,6 +578,7 @@ reads), notes (what validation adjusted), overrides.)doc")
            py::arg("momenta") = py::none());
 
   bind_kernels(m);
+  bind_ensemble(m, scenario);
   m.def("_conversions", [] { return g_conversions.load(); },
         "Array inputs converted to float64 C order since import (for tests).");
 }

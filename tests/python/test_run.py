@@ -323,6 +323,29 @@ def test_output_error_in_a_missing_place(quickstart, tmp_path):
     assert attnflow.run(quickstart, integrator__t_end=1.0, run__frames=11).summary.frames == 11
 
 
+def test_an_existing_output_is_kept_as_a_backup_or_overwritten(quickstart, tmp_path):
+    out = tmp_path / "run.h5"
+    first = attnflow.run(quickstart, output=out, integrator__t_end=1.0, run__frames=11)
+    assert first.summary.backup is None and not first.summary.kept
+    mem = attnflow.run(quickstart, integrator__t_end=1.0, run__frames=11)
+    second = attnflow.run(quickstart, output=out, integrator__t_end=2.0, run__frames=11)
+    assert second.summary.backup == str(tmp_path / "#run.h5.1#")
+    with h5py.File(second.summary.backup, "r") as f:          # the first run, intact
+        assert np.array_equal(f["/particles/tokens/position/value"][()], mem.positions)
+    with pytest.raises(attnflow.OutputError, match="moved or replaced"):
+        first.positions                                      # never read from the second run
+    assert read_h5(out)["times"][-1] == 2.0
+    third = attnflow.run(quickstart, output=out, overwrite=True, integrator__t_end=3.0, run__frames=11)
+    assert third.summary.backup is None and read_h5(out)["times"][-1] == 3.0
+    assert not (tmp_path / "#run.h5.2#").exists()
+    # the scenario's own input is never written over
+    x0 = tmp_path / "x0.npy"
+    np.save(x0, sphere_tokens(np.random.default_rng(1), 8, 3))
+    sc = attnflow.load(quickstart, tokens={"init": "file", "path": str(x0), "n": 8})
+    with pytest.raises(attnflow.ConfigError, match="input of this run"):
+        attnflow.run(sc, output=x0)
+
+
 def test_registries_and_docstrings():
     assert "attention" in attnflow.models() and "rk4" in attnflow.integrators()
     for f in (attnflow.run, attnflow.load, attnflow.from_arrays, attnflow.attention_rhs,
@@ -340,6 +363,7 @@ def test_the_readme_python_example_runs(source_dir, monkeypatch, capsys):
     exec(compile(code, "README.md", "exec"), {})
     out = capsys.readouterr().out
     assert "(151, 64, 3)" in out and "integrator.dt must be > 0" in out
+    assert "[1. 4. 9.]" in out                                # the ensemble over three betas
 
 
 def test_every_shipped_scenario_loads_and_steps_from_python(source_dir):
