@@ -349,7 +349,8 @@ def test_an_existing_output_is_kept_as_a_backup_or_overwritten(quickstart, tmp_p
 def test_registries_and_docstrings():
     assert "attention" in attnflow.models() and "rk4" in attnflow.integrators()
     for f in (attnflow.run, attnflow.load, attnflow.from_arrays, attnflow.attention_rhs,
-              attnflow.Simulator, attnflow.Simulator.step, attnflow.kuramoto_rhs):
+              attnflow.Simulator, attnflow.Simulator.step, attnflow.kuramoto_rhs,
+              attnflow.run_ensemble, attnflow.read_sweep, attnflow.EnsembleResult):
         assert f.__doc__ and len(f.__doc__) > 80, f
     assert "on_frame" in attnflow.run.__doc__ and "KeyboardInterrupt" in attnflow.run.__doc__
 
