@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "sim/config/csv.hpp"
+#include "sim/config/matrix_param.hpp"
 #include "sim/config/toml_doc.hpp"
 #include "sim/config/validate.hpp"
 
@@ -217,6 +218,10 @@ void read_run(Section s, Scenario& sc, const std::string& stem) {
   s.finish();
 }
 
+bool is_npy_path(const std::string& p) {
+  return p.size() >= 4 && (p.compare(p.size() - 4, 4, ".npy") == 0 || p.compare(p.size() - 4, 4, ".NPY") == 0);
+}
+
 void read_tokens(Section s, Scenario& sc, const LoadOptions& opt) {
   auto& t = sc.tokens;
   t.n = s.positive_int("n");
@@ -224,7 +229,7 @@ void read_tokens(Section s, Scenario& sc, const LoadOptions& opt) {
   t.space = s.choice("space", {"euclidean", "sphere"}, "euclidean") == "sphere" ? Space::Sphere
                                                                                  : Space::Euclidean;
   t.init = s.choice("init", {"gaussian", "uniform_sphere", "elliptical_t", "orthogonal", "clusters",
-                             "hemisphere", "file"},
+                             "hemisphere", "file", "values"},
                     t.space == Space::Sphere ? "uniform_sphere" : "gaussian");
   const Index d = t.d;
   check_state_size(s, t);
@@ -270,9 +275,22 @@ void read_tokens(Section s, Scenario& sc, const LoadOptions& opt) {
     } else {
       t.path = s.file("path");
       const std::string named_by = s.where("path").str() + ": tokens.path";
-      t.x0 = read_csv(t.path, named_by, t.n, t.d, "tokens.n = " + std::to_string(t.n),
-                      "tokens.d = " + std::to_string(t.d))
-                 .matrix();
+      if (is_npy_path(t.path)) {
+        // A NumPy .npy file (float64/float32, C or Fortran order): N rows, d columns.
+        try {
+          t.x0 = read_npy_matrix(t.path);
+        } catch (const ConfigError& e) {
+          s.fail("path", "(" + t.path + "): " + e.what());
+        }
+        if (t.x0.rows() != t.n || t.x0.cols() != t.d)
+          s.fail("path", "must hold tokens.n x tokens.d = " + std::to_string(t.n) + " x " +
+                             std::to_string(t.d) + " values (got " + std::to_string(t.x0.rows()) +
+                             " x " + std::to_string(t.x0.cols()) + " from " + t.path + ")");
+      } else {
+        t.x0 = read_csv(t.path, named_by, t.n, t.d, "tokens.n = " + std::to_string(t.n),
+                        "tokens.d = " + std::to_string(t.d))
+                   .matrix();
+      }
       if (t.space == Space::Sphere)
         for (Index i = 0; i < t.n; ++i)
           if (t.x0.row(i).cwiseAbs().maxCoeff() == 0)
@@ -282,6 +300,23 @@ void read_tokens(Section s, Scenario& sc, const LoadOptions& opt) {
   } else if (s.has("path")) {
     s.fail("path", "applies only to init = \"file\"");
   }
+  // init = "values": the tokens themselves, values = [[...], ...] (N rows of d numbers); what the
+  // Python module writes for initial tokens given as an array (shortest round-trip decimals, so
+  // the array arrives bit for bit).
+  if (t.init == "values") {
+    t.x0 = s.matrix("values");
+    if (t.x0.rows() != t.n || t.x0.cols() != t.d)
+      s.fail("values", "must be tokens.n x tokens.d = " + std::to_string(t.n) + " x " +
+                           std::to_string(t.d) + " (got " + std::to_string(t.x0.rows()) + " x " +
+                           std::to_string(t.x0.cols()) + ")");
+  } else if (s.has("values")) {
+    s.fail("values", "applies only to init = \"values\"");
+  }
+  if ((t.init == "values") && t.space == Space::Sphere)
+    for (Index i = 0; i < t.n; ++i)
+      if (t.x0.row(i).cwiseAbs().maxCoeff() == 0)
+        s.fail("values", "row " + std::to_string(i + 1) +
+                             " is the zero vector, which cannot be put on the sphere");
   t.momentum = s.choice("momentum", {"zero", "gaussian", "affine"}, "zero");
   if (t.momentum == "gaussian") t.momentum_scale = s.positive("momentum_scale", 1.0);
   if (t.momentum == "affine") {

@@ -94,6 +94,10 @@ bool Section::is_string(std::string_view key) const {
   auto* n = node_of(doc_, table_, known_, key);
   return n && n->is_string();
 }
+bool Section::is_table(std::string_view key) const {
+  auto* n = node_of(doc_, table_, known_, key);
+  return n && n->is_table();
+}
 
 Where Section::where() const {
   const auto& src = tab(doc_, table_).source();

@@ -57,6 +57,7 @@ class Section {
   RowMat matrix(std::string_view key);                             // [[...], [...]]
   bool is_array(std::string_view key) const;
   bool is_string(std::string_view key) const;
+  bool is_table(std::string_view key) const;
 
   // A file named by a string key: resolved relative to the scenario file's folder, required to
   // be an existing regular file, and recorded as an input of the run (never written over).

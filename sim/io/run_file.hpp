@@ -21,6 +21,9 @@ struct FileRunOptions {
   ExistingOutput existing = ExistingOutput::Backup;
   // Append to `path` from this frame (read_resume_point(path), held until the run returns).
   const ResumePoint* resume = nullptr;
+  // A second sink that sees every frame after the file has it (the Python module's recorder:
+  // on_frame callbacks, progress). It may stop the run by throwing Interrupted{0}.
+  FrameSink* also = nullptr;
 };
 
 RunSummary run_to_file(Simulation& sim, const std::string& path, const FileRunOptions& opt = {});

@@ -58,7 +58,7 @@ State initial_state(const Scenario& sc, std::uint64_t seed) {
       } while (!(v[0] > c));
       x.row(i) = v;
     }
-  } else if (t.init == "file") {
+  } else if (t.init == "file" || t.init == "values") {
     x = t.x0;  // read (and checked) when the scenario was loaded
   } else {
     throw ConfigError("unknown tokens.init '" + t.init + "'");
