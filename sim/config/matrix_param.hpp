@@ -7,6 +7,7 @@
 #include <string>
 
 #include "sim/config/section.hpp"
+#include "sim/core/key_doc.hpp"
 
 namespace attnflow {
 
@@ -21,5 +22,17 @@ struct MatrixParam {
 // Reads section[key] as a d x d matrix parameter (default `def` when absent).
 MatrixParam read_matrix_param(Section& s, const std::string& key, Index d,
                               const std::string& def = "identity");
+
+// The documentation of such a key (`attnflow help model KIND`): the values it takes and how
+// random matrices are drawn.
+inline KeyDoc matrix_key_doc(const std::string& key, const std::string& meaning,
+                             const std::string& source = "", const std::string& when = "",
+                             const std::string& def = "\"identity\"") {
+  return KeyDoc(key, "matrix", def,
+                "\"identity\" | \"random\" | \"random_spd\" | \"zero\" | d x d array",
+                meaning + " (random: i.i.d. N(0, 1/d) entries; random_spd: I + G G^T / d, G "
+                          "i.i.d. N(0, 1); both drawn from run.model_seed, stream model." + key + ")",
+                source, when);
+}
 
 }  // namespace attnflow
