@@ -66,7 +66,7 @@ std::string num(double v) {
 Options parse(const std::vector<std::string>& a) {
   Options o;
   auto need = [&](std::size_t i, std::size_t k, const std::string& opt) {
-    if (i + k >= a.size()) throw ConfigError("analyze: " + opt + " needs " + std::to_string(k) + " value(s)");
+    if (i + k >= a.size()) throw ConfigError(opt + " needs " + std::to_string(k) + " value(s)");
   };
   auto number = [&](const std::string& s, const std::string& opt) {
     try {
@@ -75,7 +75,7 @@ Options parse(const std::vector<std::string>& a) {
       if (pos != s.size()) throw std::invalid_argument(s);
       return v;
     } catch (const std::exception&) {
-      throw ConfigError("analyze: " + opt + " expects a number (got '" + s + "')");
+      throw ConfigError(opt + " expects a number (got '" + s + "')");
     }
   };
   for (std::size_t i = 0; i < a.size(); ++i) {
@@ -85,19 +85,19 @@ Options parse(const std::vector<std::string>& a) {
       need(i, 2, s);
       o.t0 = number(a[i + 1], s); o.t1 = number(a[i + 2], s); i += 2;
       o.window = true;
-      if (!(o.t1 > o.t0)) throw ConfigError("analyze: --window T0 T1 needs T1 > T0");
+      if (!(o.t1 > o.t0)) throw ConfigError("--window T0 T1 needs T1 > T0");
     } else if (s == "--threshold") {
       need(i, 1, s);
       const double v = number(a[++i], s);
-      if (!(v > 0)) throw ConfigError("analyze: --threshold must be > 0");
+      if (!(v > 0)) throw ConfigError("--threshold must be > 0");
       o.thresholds.push_back(v);
     } else if (s == "--absolute") o.absolute = true;
     else if (s == "--ellipticity") o.ellipticity = true;
     else if (s == "--write-fits") o.write_fits = true;
-    else if (!s.empty() && s[0] == '-') throw ConfigError("analyze: unknown option '" + s + "'");
+    else if (!s.empty() && s[0] == '-') throw ConfigError("unknown option '" + s + "'");
     else o.files.push_back(s);
   }
-  if (o.files.empty()) throw ConfigError("analyze: no run file given");
+  if (o.files.empty()) throw ConfigError("no run file given");
   return o;
 }
 

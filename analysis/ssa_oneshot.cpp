@@ -7,6 +7,7 @@
 
 #include "sim/kernels/attention_stats.hpp"
 #include "sim/core/error.hpp"
+#include "sim/config/scenario.hpp"
 #include "sim/io/h5md_reader.hpp"
 #include "sim/models/ssa.hpp"
 
@@ -26,6 +27,14 @@ RowMat read_tokens(const H5mdReader& f, long long frame, long long& used) {
   return f.positions(k);
 }
 
+// The seed the run drew its model parameters from (run.model_seed of the stored scenario, which
+// defaults to run.seed); 0 when the file stores neither.
+std::uint64_t run_model_seed(const H5mdReader& f) {
+  for (const char* key : {"run.model_seed", "run.seed"})
+    if (auto v = toml_integer(f.metadata().scenario, key); v && *v >= 0) return static_cast<std::uint64_t>(*v);
+  return 0;
+}
+
 }  // namespace
 
 int ssa_oneshot_main(const std::vector<std::string>& args) {
@@ -40,7 +49,9 @@ int ssa_oneshot_main(const std::vector<std::string>& args) {
   app.add_option("--init", init, "default | figure | osn")
       ->check(CLI::IsMember({"default", "figure", "osn"}));
   app.add_option("--frame", frame, "frame index (negative counts from the end; default -1)");
-  app.add_option("--seed", seed, "seed of the block's weights");
+  auto* seed_opt = app.add_option(
+      "--seed", seed, "seed of the block's weights (default: the run's run.model_seed, as model "
+                      "\"ssa\" draws them)");
   app.add_flag("--write-matrices", write, "store the matrices under /analysis/matrices");
   std::vector<std::string> rev(args.rbegin(), args.rend());
   try {
@@ -56,6 +67,7 @@ int ssa_oneshot_main(const std::vector<std::string>& args) {
     // --write-matrices writes into the run: opened for update, under the run file's lock.
     H5mdReader f(file, write ? H5mdReader::Access::Update : H5mdReader::Access::Read);
     const RowMat x = read_tokens(f, frame, used);
+    if (seed_opt->count() == 0) seed = run_model_seed(f);
     const Index n = x.rows(), D = x.cols();
     if (heads < 1 || D % heads != 0)
       throw ConfigError("--heads " + std::to_string(heads) + " must divide the token dimension d = " +

@@ -37,7 +37,9 @@ const bool registered = IntegratorRegistry::add(
     {"ab2", "SympFormer Adams-Bashforth 2 block (order 2, 1 oracle call a layer)",
      /*adaptive=*/false, /*needs_second_order=*/true, /*separable_order=*/false,
      /*rhs_per_step=*/1,
-     [](const IntegratorSpec& s) { return std::make_unique<Ab2>(s); }});
+     [](const IntegratorSpec& s) { return std::make_unique<Ab2>(s); },
+     {"2", "SympFormer (Stein, Li, Steidl, arXiv 2603.16535), Adams-Bashforth block",
+      "a block scheme for second-order models; one oracle call per layer"}});
 
 }  // namespace
 }  // namespace attnflow

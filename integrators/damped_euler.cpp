@@ -31,7 +31,9 @@ const bool registered = IntegratorRegistry::add(
     {"damped_euler", "SympFormer damped explicit Euler block (1 oracle call a layer)",
      /*adaptive=*/false, /*needs_second_order=*/true, /*separable_order=*/false,
      /*rhs_per_step=*/1,
-     [](const IntegratorSpec& s) { return std::make_unique<DampedEuler>(s); }});
+     [](const IntegratorSpec& s) { return std::make_unique<DampedEuler>(s); },
+     {"1", "SympFormer (Stein, Li, Steidl, arXiv 2603.16535), damped explicit Euler block",
+      "second-order models only"}});
 
 }  // namespace
 }  // namespace attnflow

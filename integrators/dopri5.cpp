@@ -82,7 +82,9 @@ const bool registered = IntegratorRegistry::add(
     {"dopri5", "Dormand-Prince 5(4), adaptive (rtol, atol), Boost.Odeint",
      /*adaptive=*/true, /*needs_second_order=*/false, /*separable_order=*/false,
      /*rhs_per_step=*/6,
-     [](const IntegratorSpec& s) { return std::make_unique<Dopri5>(s); }});
+     [](const IntegratorSpec& s) { return std::make_unique<Dopri5>(s); },
+     {"adaptive 5(4)", "Dormand & Prince, J. Comput. Appl. Math. 6 (1980); Boost.Odeint",
+      "steps chosen by rtol, atol; dt is the first trial step; no layers, no save_every; a step below dt_min stops the run (exit 3)"}});
 
 }  // namespace
 }  // namespace attnflow

@@ -41,7 +41,9 @@ class EtdAb2 : public TwoStepBlock {
 const bool registered = IntegratorRegistry::add(
     {"etd_ab2", "SympFormer ETD-AB2 block (integrating-factor AB2, order 2, 1 oracle call)",
      /*adaptive=*/false, /*needs_second_order=*/true, /*separable_order=*/false,
-     /*rhs_per_step=*/1, [](const IntegratorSpec& s) { return std::make_unique<EtdAb2>(s); }});
+     /*rhs_per_step=*/1, [](const IntegratorSpec& s) { return std::make_unique<EtdAb2>(s); },
+     {"2", "SympFormer (Stein, Li, Steidl, arXiv 2603.16535), ETD-AB2 (integrating-factor) block",
+      "second-order models only"}});
 
 }  // namespace
 }  // namespace attnflow

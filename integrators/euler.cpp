@@ -24,7 +24,9 @@ const bool registered = IntegratorRegistry::add(
     {"euler", "explicit Euler (order 1); one step = one residual layer",
      /*adaptive=*/false, /*needs_second_order=*/false, /*separable_order=*/false,
      /*rhs_per_step=*/1,
-     [](const IntegratorSpec& s) { return std::make_unique<Euler>(s); }});
+     [](const IntegratorSpec& s) { return std::make_unique<Euler>(s); },
+     {"1", "Euler; one step = one residual layer (SympFormer section 2.1)",
+      "with dt = gamma on the sphere it is AKOrN's update"}});
 
 }  // namespace
 }  // namespace attnflow

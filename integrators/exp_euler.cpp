@@ -34,7 +34,9 @@ class ExpEuler : public Integrator {
 const bool registered = IntegratorRegistry::add(
     {"exp_euler", "SympFormer exponential Euler block (exact damping weight, 1 oracle call)",
      /*adaptive=*/false, /*needs_second_order=*/true, /*separable_order=*/false,
-     /*rhs_per_step=*/1, [](const IntegratorSpec& s) { return std::make_unique<ExpEuler>(s); }});
+     /*rhs_per_step=*/1, [](const IntegratorSpec& s) { return std::make_unique<ExpEuler>(s); },
+     {"1", "SympFormer (Stein, Li, Steidl, arXiv 2603.16535), exponential Euler block",
+      "exact damping weight; second-order models only"}});
 
 }  // namespace
 }  // namespace attnflow

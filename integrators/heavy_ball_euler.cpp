@@ -33,7 +33,9 @@ const bool registered = IntegratorRegistry::add(
     {"heavy_ball_euler", "SympFormer heavy-ball Euler block (1 oracle call a layer)",
      /*adaptive=*/false, /*needs_second_order=*/true, /*separable_order=*/false,
      /*rhs_per_step=*/1,
-     [](const IntegratorSpec& s) { return std::make_unique<HeavyBallEuler>(s); }});
+     [](const IntegratorSpec& s) { return std::make_unique<HeavyBallEuler>(s); },
+     {"1", "SympFormer (Stein, Li, Steidl, arXiv 2603.16535), heavy-ball Euler block (Polyak)",
+      "second-order models only"}});
 
 }  // namespace
 }  // namespace attnflow

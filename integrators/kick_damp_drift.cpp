@@ -36,7 +36,9 @@ class KickDampDrift : public Integrator {
 const bool registered = IntegratorRegistry::add(
     {"kick_damp_drift", "SympFormer presymplectic Euler block (kick-damp-drift, 1 oracle call)",
      /*adaptive=*/false, /*needs_second_order=*/true, /*separable_order=*/false,
-     /*rhs_per_step=*/1, [](const IntegratorSpec& s) { return std::make_unique<KickDampDrift>(s); }});
+     /*rhs_per_step=*/1, [](const IntegratorSpec& s) { return std::make_unique<KickDampDrift>(s); },
+     {"1", "SympFormer (Stein, Li, Steidl, arXiv 2603.16535), presymplectic Euler block",
+      "second-order models only"}});
 
 }  // namespace
 }  // namespace attnflow

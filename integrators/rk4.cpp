@@ -33,7 +33,9 @@ const bool registered = IntegratorRegistry::add(
     {"rk4", "classical Runge-Kutta (order 4)",
      /*adaptive=*/false, /*needs_second_order=*/false, /*separable_order=*/false,
      /*rhs_per_step=*/4,
-     [](const IntegratorSpec& s) { return std::make_unique<Rk4>(s); }});
+     [](const IntegratorSpec& s) { return std::make_unique<Rk4>(s); },
+     {"4", "Kutta (1901), classical Runge-Kutta",
+      "4 RHS evaluations per step; order ~2 when the RHS depends on the state through a non-smooth choice (SVGD median bandwidth)"}});
 
 }  // namespace
 }  // namespace attnflow

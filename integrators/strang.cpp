@@ -28,7 +28,9 @@ class Strang : public Integrator {
 const bool registered = IntegratorRegistry::add(
     {"strang", "Strang half-damping around a conservative Tao step (order 2, 4 oracle calls)",
      /*adaptive=*/false, /*needs_second_order=*/true, /*separable_order=*/false,
-     /*rhs_per_step=*/4, [](const IntegratorSpec& s) { return std::make_unique<Strang>(s); }});
+     /*rhs_per_step=*/4, [](const IntegratorSpec& s) { return std::make_unique<Strang>(s); },
+     {"2", "SympFormer (Stein, Li, Steidl, arXiv 2603.16535); Strang splitting",
+      "half-damping around a conservative Tao step; second-order models only"}});
 
 }  // namespace
 }  // namespace attnflow

@@ -33,7 +33,9 @@ class SymplecticEuler : public Integrator {
 const bool registered = IntegratorRegistry::add(
     {"symplectic_euler", "symplectic Euler (drift-kick) with exact damping (2 oracle calls)",
      /*adaptive=*/false, /*needs_second_order=*/true, /*separable_order=*/false,
-     /*rhs_per_step=*/1, [](const IntegratorSpec& s) { return std::make_unique<SymplecticEuler>(s); }});
+     /*rhs_per_step=*/1, [](const IntegratorSpec& s) { return std::make_unique<SymplecticEuler>(s); },
+     {"1", "Hairer, Lubich, Wanner, Geometric Numerical Integration (2006)",
+      "drift-kick with exact damping; second-order models only"}});
 
 }  // namespace
 }  // namespace attnflow

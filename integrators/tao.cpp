@@ -27,7 +27,9 @@ const bool registered = IntegratorRegistry::add(
     {"tao", "Tao/FJV explicit presymplectic integrator (order 2, 4 oracle calls a layer)",
      /*adaptive=*/false, /*needs_second_order=*/true, /*separable_order=*/false,
      /*rhs_per_step=*/4,
-     [](const IntegratorSpec& s) { return std::make_unique<Tao>(s); }});
+     [](const IntegratorSpec& s) { return std::make_unique<Tao>(s); },
+     {"2", "Tao, Phys. Rev. E 94 (2016), explicit symplectic integrators for non-separable Hamiltonians",
+      "extended phase space with coupling xi; second-order models only"}});
 
 }  // namespace
 }  // namespace attnflow

@@ -41,7 +41,9 @@ class VelocityVerlet : public Integrator {
 const bool registered = IntegratorRegistry::add(
     {"velocity_verlet", "velocity Verlet with exact half-step damping (2 oracle calls a step)",
      /*adaptive=*/false, /*needs_second_order=*/true, /*separable_order=*/true,
-     /*rhs_per_step=*/2, [](const IntegratorSpec& s) { return std::make_unique<VelocityVerlet>(s); }});
+     /*rhs_per_step=*/2, [](const IntegratorSpec& s) { return std::make_unique<VelocityVerlet>(s); },
+     {"2 (separable Hamiltonians)", "Verlet (1967); Hairer, Lubich, Wanner (2006)",
+      "exact half-step damping; order 2 only for separable Hamiltonians; second-order models only"}});
 
 }  // namespace
 }  // namespace attnflow

@@ -29,6 +29,7 @@
 #include "sim/io/run_file.hpp"
 #include "sim/io/sweep_file.hpp"
 #include "sim/cli/ensemble_cmd.hpp"
+#include "sim/cli/help.hpp"
 #include "sim/config/scenario.hpp"
 #include "sim/config/validate.hpp"
 #include "sim/run/simulation.hpp"
@@ -74,6 +75,11 @@ std::string output_note(const RunSummary& s, const std::string& output) {
          std::string(std::filesystem::exists(output, ec) ? "; " + output + " was left as it was" : "");
 }
 
+// What validation adjusted or warns about (e.g. a configuration whose tokens escape).
+void print_notes(const Scenario& sc) {
+  for (const auto& n : sc.notes) std::cerr << "attnflow: " << sc.path << ": " << n << "\n";
+}
+
 int cmd_run(const std::string& path, const std::string& out, const Common& c, bool resume,
             const std::string& system) {
   std::optional<ResumePoint> rp;
@@ -106,6 +112,7 @@ int cmd_run(const std::string& path, const std::string& out, const Common& c, bo
     LoadOptions lo;
     lo.claim_windows = false;  // `run` evaluates no claims
     sc = load_scenario(path, c.sets, lo);
+    if (!c.quiet) print_notes(sc);
   }
   std::string output = out.empty() ? sc.run.output : out;
   if (!rp && !out.empty()) {
@@ -184,6 +191,7 @@ int cmd_check(const std::vector<std::string>& paths, const Common& c) {
 int cmd_validate(const std::vector<std::string>& paths, const Common& c) {
   for (const auto& path : paths) {
     Scenario sc = load_scenario(path, c.sets);
+    print_notes(sc);
     std::cout << path << ": ok (" << sc.model_kind << ", " << sc.integrator.kind << ", N = "
               << sc.tokens.n << ", d = " << sc.tokens.d << ", " << sc.frame_times().size()
               << " frames)\n";
@@ -201,6 +209,8 @@ int main(int argc, char** argv) {
 #endif
   if (argc >= 2 && std::string(argv[1]) == "analyze")
     return attnflow::analyze_main(std::vector<std::string>(argv + 2, argv + argc));
+  if (argc >= 2 && std::string(argv[1]) == "help")
+    return attnflow::cli::help_main(std::vector<std::string>(argv + 2, argv + argc));
   CLI::App app{"attnflow: transformer tokens as particles, attention as a mean-field flow"};
   app.set_version_flag("--version", std::string("attnflow ") + ATTNFLOW_VERSION);
   app.require_subcommand(1);
@@ -235,6 +245,8 @@ int main(int argc, char** argv) {
 
   app.add_subcommand("analyze", "metrics, fitted rates and comparisons of runs")->allow_extras();
   auto* list = app.add_subcommand("list", "list registered models and integrators");
+  app.add_subcommand("help", "every key, observable and claim kind: attnflow help [TOPIC [NAME]]")
+      ->allow_extras();
 #ifdef ATTNFLOW_HAVE_VIZ
   app.add_subcommand("render", "render a run to PNG frames, animations and plots (VTK)")
       ->allow_extras();

@@ -18,6 +18,7 @@
 #include <string>
 
 #include "sim/config/section.hpp"
+#include "sim/core/key_doc.hpp"
 
 namespace attnflow {
 
@@ -50,5 +51,19 @@ DatasetReader dataset_reader();
 // Section[key] = { file = "...", dataset = "..." } read as a matrix (any shape; the caller checks
 // it). Records the file as an input of the run; `source` (optional) receives its resolved path.
 RowMat read_matrix_file(Section& s, const std::string& key, std::string* source = nullptr);
+// The documentation of such a key (`attnflow help model KIND`): the values it takes and how
+// random matrices are drawn.
+inline KeyDoc matrix_key_doc(const std::string& key, const std::string& meaning,
+                             const std::string& source = "", const std::string& when = "",
+                             const std::string& def = "\"identity\"") {
+  return KeyDoc(key, "matrix", def,
+                "\"identity\" | \"-identity\" | \"random\" | \"gaussian_product\" | \"goe\" | "
+                "\"random_spd\" | \"zero\" | d x d array | { file = \"w.npy\" } | "
+                "{ file = \"w.h5\", dataset = \"/name\" }",
+                meaning + " (with G, G1, G2 i.i.d. N(0, 1): random = G / sqrt(d), i.i.d. N(0, 1/d) entries; gaussian_product = "
+                          "G1 G2 / sqrt(d); goe = (G + G^T) / sqrt(2 d); random_spd = I + G G^T / d; "
+                          "drawn from run.model_seed, stream model." + key + ")",
+                source, when);
+}
 
 }  // namespace attnflow

@@ -8,11 +8,271 @@
 
 #include "sim/config/csv.hpp"
 #include "sim/config/matrix_param.hpp"
+#include "sim/config/docs.hpp"
 #include "sim/config/toml_doc.hpp"
 #include "sim/config/validate.hpp"
 
 namespace attnflow {
 namespace fs = std::filesystem;
+
+// ---- documentation of the tables read here (sim/config/docs.hpp; `attnflow help scenario`) ----
+// Keep each entry beside what its reader does: tests/unit/test_reference.cpp fails when a key
+// read below is not documented here or a documented default differs from the one filled in.
+
+const std::vector<SectionDoc>& scenario_section_docs() {
+  static const std::vector<SectionDoc> docs = {
+      {"run", "Optional table. The run: its name, seed and output file, and how many frames it writes.",
+       {
+           {"name", "string", "(the scenario file's name without .toml)",
+            "1-128 letters, digits, _ - . +", "names the run; the default output is out/<name>.h5"},
+           {"seed", "integer", "0", "0 .. 9223372036854775807",
+            "every random draw (initial tokens, momenta, random matrices, frequencies) derives "
+            "from it through named streams, so a run is reproducible bit for bit"},
+           {"model_seed", "integer", "(run.seed)", ">= 0",
+            "seed of the random model parameters alone (matrices, frequencies): change the tokens "
+            "with seed while keeping the model, or the reverse"},
+           {"output", "string", "(\"out/<name>.h5\")", "a path",
+            "the run file (H5MD) and its ParaView sidecar <stem>.xdmf2; relative to the working "
+            "directory, like -o (CSV paths in [tokens] and [model] are relative to the scenario "
+            "file instead)"},
+           {"frames", "integer", "101", ">= 1; <= steps + 1 when given",
+            "frames written, evenly spaced from t0 to t_end (on whole steps when dt divides "
+            "t_end - t0); the default is capped at one frame per step (layer). Alternative to "
+            "save_every: --set run.save_every=K drops frames"},
+           {"save_every", "integer", "(none: frames is used)", ">= 1, divides the number of steps",
+            "a frame every K steps (fixed-step integrators only); alternative to frames: --set "
+            "run.frames=F drops save_every"},
+       }},
+      {"tokens", "Required table. The particles: N tokens in R^d or on the sphere S^{d-1}, and how they start.",
+       {
+           {"n", "integer", "", ">= 1", "N, the number of tokens", "", "", "64"},
+           {"d", "integer", "", ">= 1", "d, the dimension of each token", "", "", "3"},
+           {"space", "choice", "\"euclidean\"", "\"euclidean\" | \"sphere\"",
+            "R^d, or the unit sphere S^{d-1} (velocities projected on the tangent space, "
+            "positions renormalised after every step)"},
+           {"init", "choice", "(\"uniform_sphere\" on the sphere, \"gaussian\" in R^d)",
+            "\"gaussian\" | \"uniform_sphere\" | \"elliptical_t\" | \"orthogonal\" | "
+            "\"clusters\" | \"hemisphere\" | \"file\" | \"values\"",
+            "initial positions: gaussian N(mean, cov); uniform_sphere uniform on S^{d-1}; "
+            "elliptical_t a multivariate t with nu degrees of freedom (location mean, scale "
+            "cov); orthogonal orthonormal tokens (d >= n); clusters `clusters` Gaussian centres "
+            "(on the sphere: normalised) with std `spread`; hemisphere uniform in the cap of "
+            "half-angle `spread` around e_1 (sphere only); file a CSV of N rows and d columns; "
+            "values the rows given in tokens.values (what the Python module writes). "
+            "On the sphere every start is projected onto S^{d-1}"},
+           {"mean", "array", "(zero vector)", "d numbers", "centre of gaussian / elliptical_t",
+            "", "init = \"gaussian\" or \"elliptical_t\""},
+           {"cov", "matrix", "(identity)", "d x d, symmetric positive definite",
+            "covariance (gaussian) or scale matrix (elliptical_t)", "",
+            "init = \"gaussian\" or \"elliptical_t\""},
+           {"nu", "number", "5.0", "> 0", "degrees of freedom of elliptical_t (read always)"},
+           {"clusters", "integer", "2", "1 .. n", "number of cluster centres; token i joins "
+            "centre i mod clusters", "", "init = \"clusters\""},
+           {"spread", "number", "(0.1 for clusters, 1.0 for hemisphere)",
+            "> 0; < pi/2 for hemisphere", "cluster std, or the cap's half-angle (radians)", "",
+            "init = \"clusters\" or \"hemisphere\""},
+           {"path", "file", "", "CSV file, N rows x d columns",
+            "initial positions; relative to the scenario file's folder (the run file keeps a "
+            "copy, so --resume does not need it)", "", "init = \"file\"", "\"x0.csv\""},
+           {"values", "matrix", "(none)", "n x d numbers", "initial positions given inline (the "
+            "Python module passes NumPy arrays this way, in shortest round-trip decimals)", "",
+            "init = \"values\""},
+           {"momentum", "choice", "\"zero\"", "\"zero\" | \"gaussian\" | \"affine\"",
+            "initial momenta y of second-order models: zero, i.i.d. N(0, momentum_scale^2), or "
+            "y_i = P0 x_i + c0"},
+           {"momentum_scale", "number", "1.0", "> 0", "std of gaussian momenta", "",
+            "momentum = \"gaussian\""},
+           {"P0", "matrix", "(zero matrix)", "d x d", "affine momenta y_i = P0 x_i + c0", "",
+            "momentum = \"affine\""},
+           {"c0", "array", "(zero vector)", "d numbers", "affine momenta y_i = P0 x_i + c0", "",
+            "momentum = \"affine\""},
+       }},
+      {"integrator",
+       "Required table. Time stepping (attnflow help integrator KIND for each kind). Discrete models (layer "
+       "maps: transformer, ssa, poly_attention with mode = \"layers\" or a task) take "
+       "layers = L instead of t_end, one step = one layer of width dt.",
+       {
+           {"kind", "choice", "\"rk4\"", "a registered integrator (attnflow help integrator)",
+            "the stepper; ignored by layer maps"},
+           {"dt", "number", "(0.1; 1.0 for transformer and ssa)", "> 0",
+            "step size (the first trial step of adaptive integrators); steps never exceed "
+            "2e9"},
+           {"t0", "number", "0.0", "any; > 0 with damping c_log / t", "start time"},
+           {"t_end", "number", "", "> t0",
+            "end time; required unless layers is given (t_end and layers are alternatives)", "",
+            "", "10.0"},
+           {"layers", "integer", "(none: t_end is used)", ">= 1",
+            "number of steps L (t_end = t0 + L dt); required for layer maps"},
+           {"rtol", "number", "1e-08", "> 0", "relative tolerance of adaptive integrators"},
+           {"atol", "number", "1e-10", "> 0", "absolute tolerance of adaptive integrators"},
+           {"dt_min", "number", "1e-12", "> 0",
+            "adaptive step floor: a step below it stops the run (exit 3)"},
+       }},
+      {"observe",
+       "Optional table. Observables written at every frame (attnflow help observables): the geometric ones every "
+       "model offers and the model's own.",
+       {
+           {"quantities", "array", "[]", "observable names, each once",
+            "scalars recorded per frame under /observables/<name>"},
+           {"w", "array", "(the initial mean direction)", "d numbers, not all zero",
+            "direction of hemisphere_margin (normalised)"},
+       }},
+      {"ensemble",
+       "Optional table. Many independent systems per grid point (attnflow run / check write a sweep file): "
+       "statistics per system and frame, aggregated over the systems.",
+       {
+           {"size", "integer", "", ">= 1", "systems per grid point", "", "", "16"},
+           {"matrices", "choice", "\"shared\"", "\"shared\" | \"per_system\"",
+            "random model parameters drawn once (from run.model_seed) or per system"},
+           {"trajectories", "integer", "0", "0 .. size",
+            "full trajectories kept for the first k systems of each point"},
+           {"statistics", "array", "[\"close_pair_fraction\"]",
+            "names of token statistics (close_pair_fraction, clusters, hemisphere, ...) or "
+            "observables", "recorded per system and frame"},
+           {"delta", "number", "0.001", "> 0",
+            "close pairs and clusters: <x_i, x_j> > 1 - delta"},
+           {"quantiles", "array", "[0.05, 0.5, 0.95]", "numbers in [0, 1]",
+            "quantiles of each statistic over the systems"},
+       }},
+      {"sweep",
+       "Optional table. One axis of a parameter grid, written [[sweep]] (several tables: the cartesian product, "
+       "first axis slowest). --set sweep.<key>=[values] or --set sweep.<key>.<field>=value.",
+       {
+           {"key", "string", "", "a numeric scenario key such as \"model.beta\"",
+            "the swept key", "", "", "\"model.beta\""},
+           {"values", "array", "(none: from, to, count)", "finite numbers",
+            "the grid values; alternative to from/to/count"},
+           {"from", "number", "", "> 0 for scale = \"log\"", "first value", "",
+            "values is not given", "0.5"},
+           {"to", "number", "", "> 0 for scale = \"log\"", "last value", "",
+            "values is not given", "2.0"},
+           {"count", "integer", "", "1 .. 1000000", "number of values", "",
+            "values is not given", "4"},
+           {"scale", "choice", "\"linear\"", "\"linear\" | \"log\"",
+            "spacing of from..to (and of fits and plots)"},
+           {"integer", "bool", "false", "true | false",
+            "the key is an integer (tokens.n, tokens.d): values must be whole"},
+       }},
+  };
+  return docs;
+}
+
+const SectionDoc* find_section_doc(const std::string& name) {
+  for (const auto& s : scenario_section_docs())
+    if (s.name == name) return &s;
+  return nullptr;
+}
+
+const std::vector<KeyDoc>& claim_comparison_docs() {
+  static const std::vector<KeyDoc> docs = {
+      {"equals", "number", "(none)", "any", "expected value (needs rel_tol or abs_tol)"},
+      {"rel_tol", "number", "0.0", ">= 0", "relative tolerance of equals"},
+      {"abs_tol", "number", "0.0", ">= 0", "absolute tolerance of equals"},
+      {"at_least", "number", "(none)", "any", "lower bound of the measured value"},
+      {"at_most", "number", "(none)", "any", "upper bound of the measured value"},
+      {"label", "string", "(\"<kind>(<observable or statistic>)\")", "any",
+       "name printed in PASS / FAIL lines"},
+  };
+  return docs;
+}
+
+const std::vector<ClaimDoc>& claim_docs() {
+  const KeyDoc observable{"observable", "string", "", "an observable in observe.quantities",
+                          "the observable the claim is about", "", "", "\"diameter\""};
+  const KeyDoc window{"window", "array", "(the whole run)", "[t_from, t_to], t_to > t_from",
+                      "time window (must hold frames of the run)"};
+  const KeyDoc statistic{"statistic", "string", "", "a name in ensemble.statistics",
+                         "the ensemble statistic", "", "", "\"close_pair_fraction\""};
+  const KeyDoc point{"point", "table", "(the only grid point)", "{ \"model.beta\" = 0.1, ... }",
+                     "the grid point: every swept key with more than one value"};
+  const KeyDoc time{"time", "number", "(the last frame)", "a frame time", "the frame"};
+  const KeyDoc confidence{"confidence", "number", "0.99", "in (0, 1)", "interval level"};
+  const KeyDoc threshold{"threshold", "number", "", "> 0",
+                         "level of the value (of value / value(t0) when relative)", "", "", "0.1"};
+  const KeyDoc relative{"relative", "bool", "true", "true | false",
+                        "divide by the value at the first frame"};
+  const std::string glpr = "GLPR (Geshkovski, Letrouit, Polyanskiy, Rigollet, arXiv 2312.10794)";
+  static const std::vector<ClaimDoc> docs = {
+      {"rate", false, "fitted exponential rate r of value ~ C exp(-r t) over the window (least "
+                      "squares of log value)", "", {observable, window}},
+      {"final", false, "the last value in the window", "", {observable, window}},
+      {"min", false, "the smallest value in the window", "", {observable, window}},
+      {"max", false, "the largest value in the window", "", {observable, window}},
+      {"monotone", false, "no frame-to-frame change goes the wrong way by more than tol "
+                          "(measured: the worst violation); takes no comparison keys", "",
+       {observable, window,
+        {"direction", "choice", "", "\"increasing\" | \"decreasing\"", "the direction", "", "",
+         "\"decreasing\""},
+        {"tol", "number", "0.0", ">= 0", "allowed violation per frame"}}},
+      {"max_residual", false, "max over the window of |value - reference|",
+       glpr + ", ODE (6.9) SA / (6.10) USA for reference = \"equiangular\"",
+       {observable, window,
+        {"reference", "string", "", "\"zero\" | \"equiangular\" | an observable",
+         "the reference curve (equiangular: model attention only; compare with mean_inner)", "",
+         "", "\"zero\""}}},
+      {"power_rate", false, "fitted exponent p of value ~ C t^-p over the window", "",
+       {observable, window}},
+      {"hitting_time", false, "sustained hitting time of threshold: the first frame time after "
+                              "which every frame stays below (+inf, failing, if never)", "",
+       {observable, window, threshold, relative}},
+      {"drift", false, "max over the window of |value - value(t0)| (/ |value(t0)| if relative)",
+       "", {observable, window, relative}},
+      {"drift_order", false, "reruns with dt and dt/2: log2 of the ratio of the drifts (4 for "
+                             "conserved H_N with rk4); fixed-step integrators only", "",
+       {observable, window}},
+      {"compare_runs", false, "reruns this scenario and `against` for each seed; measured = 1 - "
+                              "mean hitting time here / mean hitting time there", "",
+       {observable, window, threshold, relative,
+        {"against", "file", "", "a scenario file (relative to this one)",
+         "the scenario to compare with; it must record the observable", "", "",
+         "\"other.toml\""},
+        {"seeds", "array", "(run.seed)", "non-negative integers", "seeds to rerun both with"},
+        {"min_wins", "integer", "-1", "<= number of seeds; -1 = all", "paired wins required"},
+        {"equal_budget", "bool", "true", "true | false",
+         "require equal RHS-evaluation counts"}}},
+      {"ellipticity", false, "reruns the scenario (for each of integrators) and measures the "
+                             "residual metric between initial and final positions "
+                             "(analysis/ellipticity.hpp)", "",
+       {{"observable", "string", "\"\"", "a recorded observable or empty", "unused beyond the check"},
+        window,
+        {"metric", "choice", "\"linear_image\"",
+         "\"linear_image\" | \"affine_image\" | \"mahalanobis\"", "the residual"},
+        {"integrators", "array", "[]", "registered integrator kinds",
+         "rerun with each (default: the scenario's own)"}}},
+      {"probability", true, "fraction of systems in which the event holds at a grid point and "
+                            "frame; exact Clopper-Pearson interval at confidence", "",
+       {statistic, point, time, confidence,
+        {"event", "choice", "\"indicator\"", "\"indicator\" | \"equals\" | \"below\" | \"above\"",
+         "the event (indicator: the statistic is 0/1)"},
+        {"value", "number", "", "any", "the value of equals / below / above", "",
+         "event is not \"indicator\"", "0.5"}}},
+      {"ensemble_mean", true, "mean of the statistic over the systems; interval mean +/- z_c "
+                              "standard errors", "", {statistic, point, time, confidence}},
+      {"crossing", true, "first crossing of level by the mean curve along the swept key `along` "
+                         "(linear interpolation, in log x for a log axis)", "",
+       {statistic, point, time, confidence,
+        {"along", "string", "", "a swept key", "the axis", "", "", "\"model.beta\""},
+        {"level", "number", "", "any", "the level", "", "", "0.5"}}},
+      {"ensemble_power_law", true, "exponent p of mean ~ C along^p, least squares in log-log",
+       glpr + ", Theorem 6.9 for reference = \"sqrt(log(x)/x)\"",
+       {statistic, point, time, confidence,
+        {"along", "string", "", "a swept key", "the axis", "", "", "\"tokens.d\""},
+        {"reference", "string", "\"\"", "\"\" | \"sqrt(log(x)/x)\"",
+         "compare with the exponent the same fit gives for this function (abs_tol needed)"}}},
+      {"ensemble_curve", true, "max over the frames of |mean(t) - reference(t)|",
+       glpr + ", ODE (6.9) / (6.10) for reference = \"equiangular\"",
+       {statistic, point, time, confidence,
+        {"reference", "string", "", "\"equiangular\" | another statistic", "the reference",
+         "", "", "\"equiangular\""}}},
+  };
+  return docs;
+}
+
+std::vector<std::string> claim_kinds() {
+  std::vector<std::string> out;
+  for (const auto& c : claim_docs()) out.push_back(c.kind);
+  return out;
+}
 
 std::vector<double> Scenario::frame_times() const {
   std::vector<double> ts;
@@ -108,6 +368,12 @@ toml::table parse_set_value(const std::string& ov, const std::string& value) {
   try {
     parsed = toml::parse("v = " + value, std::string_view("--set " + ov));
   } catch (const toml::parse_error&) {
+    // A whole number TOML cannot hold is an error, not a string (e.g. a seed of 2^63).
+    const std::size_t sign = !value.empty() && (value[0] == '-' || value[0] == '+');
+    if (value.size() > sign &&
+        value.find_first_not_of("0123456789_", sign) == std::string::npos)
+      throw ConfigError("--set " + ov + ": " + value + " is out of range: integers are 64-bit, "
+                        "from -9223372036854775808 to 9223372036854775807");
     parsed = toml::table{};
     parsed.insert("v", value);
   }
@@ -431,10 +697,7 @@ SweepAxis read_sweep(Section s) {
 ClaimSpec read_claim(Section s) {
   ClaimSpec c;
   c.where = s.where();
-  c.kind = s.choice("kind", {"rate", "final", "monotone", "max_residual", "min", "max",
-                             "power_rate", "hitting_time", "drift", "drift_order",
-                             "compare_runs", "ellipticity", "probability", "ensemble_mean",
-                             "crossing", "ensemble_power_law", "ensemble_curve"});
+  c.kind = s.choice("kind", claim_kinds());  // the documented kinds (claim_docs above)
   const bool ensemble_claim = c.kind == "probability" || c.kind == "ensemble_mean" ||
                               c.kind == "crossing" || c.kind == "ensemble_power_law" ||
                               c.kind == "ensemble_curve";
@@ -624,6 +887,15 @@ std::string toml_string(const std::string& text, const std::string& dotted_key) 
   } catch (const toml::parse_error&) {
   }
   return {};
+}
+
+std::optional<std::int64_t> toml_integer(const std::string& text, const std::string& dotted_key) {
+  try {
+    const toml::table t = toml::parse(text, std::string_view("stored scenario"));
+    if (auto v = t.at_path(dotted_key).value<std::int64_t>()) return *v;
+  } catch (const toml::parse_error&) {
+  }
+  return std::nullopt;
 }
 
 Scenario load_scenario(const std::string& path, const std::vector<std::string>& overrides,

@@ -11,6 +11,7 @@
 // that loads runs: the loader builds the model once to prove it.
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -89,5 +90,7 @@ Scenario load_scenario_text(const std::string& text, const std::string& name,
 // scenario (e.g. the scenario stored in a run file written by another version); empty when the
 // text does not parse or has no such string.
 std::string toml_string(const std::string& text, const std::string& dotted_key);
+// The same for an integer value (nullopt when absent or not an integer).
+std::optional<std::int64_t> toml_integer(const std::string& text, const std::string& dotted_key);
 
 }  // namespace attnflow

@@ -76,26 +76,35 @@ std::string Section::full(std::string_view key) const {
   return name_.empty() ? std::string(key) : name_ + "." + std::string(key);
 }
 
+std::vector<std::string>*& Section::read_log() {
+  static std::vector<std::string>* log = nullptr;
+  return log;
+}
+
 bool Section::has(std::string_view key) const {
   known_.insert(std::string(key));
+  if (read_log()) read_log()->push_back(doc_->path + "\t" + full(key));
   return tab(doc_, table_).get(key) != nullptr;
 }
 namespace {
-const toml::node* node_of(const TomlDoc* d, int t, std::set<std::string>& known, std::string_view key) {
+const toml::node* node_of(const TomlDoc* d, int t, std::set<std::string>& known, std::string_view key,
+                          const std::string& name) {
   known.insert(std::string(key));
+  if (auto* log = Section::read_log())
+    log->push_back(d->path + "\t" + (name.empty() ? std::string(key) : name + "." + std::string(key)));
   return tab(d, t).get(key);
 }
 }  // namespace
 bool Section::is_array(std::string_view key) const {
-  auto* n = node_of(doc_, table_, known_, key);
+  auto* n = node_of(doc_, table_, known_, key, name_);
   return n && n->is_array();
 }
 bool Section::is_string(std::string_view key) const {
-  auto* n = node_of(doc_, table_, known_, key);
+  auto* n = node_of(doc_, table_, known_, key, name_);
   return n && n->is_string();
 }
 bool Section::is_table(std::string_view key) const {
-  auto* n = node_of(doc_, table_, known_, key);
+  auto* n = node_of(doc_, table_, known_, key, name_);
   return n && n->is_table();
 }
 
@@ -125,7 +134,8 @@ void Section::missing(std::string_view key, const std::string& what) const {
   // A required key is absent: if a present key looks like a typo of it, say so.
   for (const auto& [k, v] : tab(doc_, table_)) {
     const std::string present(k.str());
-    if (present != key && suggestion(present, {std::string(key)}) == key) {
+    // (not for one- or two-letter keys: 'd' is no typo of 'n')
+    if (present != key && present.size() > 2 && suggestion(present, {std::string(key)}) == key) {
       const Where w{doc_->path, static_cast<int>(k.source().begin.line),
                     static_cast<int>(k.source().begin.column)};
       throw ConfigError(w.str() + ": unknown key '" + present + "' in [" + name_ +
@@ -147,7 +157,7 @@ void Section::record_value(std::string_view key, T v) {
 }
 
 double Section::real(std::string_view key, std::optional<double> def) {
-  auto* n = node_of(doc_, table_, known_, key);
+  auto* n = node_of(doc_, table_, known_, key, name_);
   if (!n) {
     if (!def) missing(key, "a number");
     record_value(key, *def);
@@ -161,7 +171,7 @@ double Section::real(std::string_view key, std::optional<double> def) {
 }
 
 std::int64_t Section::integer(std::string_view key, std::optional<std::int64_t> def) {
-  auto* n = node_of(doc_, table_, known_, key);
+  auto* n = node_of(doc_, table_, known_, key, name_);
   if (!n) {
     if (!def) missing(key, "an integer");
     record_value(key, *def);
@@ -174,7 +184,7 @@ std::int64_t Section::integer(std::string_view key, std::optional<std::int64_t> 
 }
 
 bool Section::boolean(std::string_view key, std::optional<bool> def) {
-  auto* n = node_of(doc_, table_, known_, key);
+  auto* n = node_of(doc_, table_, known_, key, name_);
   if (!n) {
     if (!def) missing(key, "true or false");
     record_value(key, *def);
@@ -186,7 +196,7 @@ bool Section::boolean(std::string_view key, std::optional<bool> def) {
 }
 
 std::string Section::string(std::string_view key, std::optional<std::string> def) {
-  auto* n = node_of(doc_, table_, known_, key);
+  auto* n = node_of(doc_, table_, known_, key, name_);
   if (!n) {
     if (!def) missing(key, "a string");
     record_value(key, *def);
@@ -231,7 +241,7 @@ std::int64_t Section::positive_int(std::string_view key, std::optional<std::int6
 }
 
 std::vector<double> Section::reals(std::string_view key) {
-  auto* n = node_of(doc_, table_, known_, key);
+  auto* n = node_of(doc_, table_, known_, key, name_);
   if (!n) missing(key, "an array of numbers");
   auto* arr = n->as_array();
   if (!arr) fail(key, "must be an array of numbers (got " + type_name(*n) + ")");
@@ -254,7 +264,7 @@ std::vector<double> Section::reals(std::string_view key, std::vector<double> def
 }
 
 std::vector<std::string> Section::strings(std::string_view key, std::vector<std::string> def) {
-  auto* n = node_of(doc_, table_, known_, key);
+  auto* n = node_of(doc_, table_, known_, key, name_);
   if (!n) {
     toml::array a;
     for (auto& s : def) a.push_back(s);
@@ -273,7 +283,7 @@ std::vector<std::string> Section::strings(std::string_view key, std::vector<std:
 }
 
 RowMat Section::matrix(std::string_view key) {
-  auto* n = node_of(doc_, table_, known_, key);
+  auto* n = node_of(doc_, table_, known_, key, name_);
   if (!n) missing(key, "an array of rows");
   auto* arr = n->as_array();
   if (!arr || arr->empty()) fail(key, "must be a non-empty array of rows, e.g. [[1, 0], [0, 1]]");
@@ -302,7 +312,10 @@ RowMat Section::matrix(std::string_view key) {
   return m;
 }
 
-void Section::accept(std::string_view key) { known_.insert(std::string(key)); }
+void Section::accept(std::string_view key) {
+  known_.insert(std::string(key));
+  if (read_log()) read_log()->push_back(doc_->path + "\t" + full(key));
+}
 
 std::vector<std::string> Section::keys() const {
   std::vector<std::string> out;
@@ -333,7 +346,7 @@ std::string Section::file(std::string_view key) {
 }
 
 Section Section::table(std::string_view key) {
-  auto* n = node_of(doc_, table_, known_, key);
+  auto* n = node_of(doc_, table_, known_, key, name_);
   if (n && !n->is_table()) fail(key, "must be a table (got " + type_name(*n) + ")");
   toml::table* r = nullptr;
   if (toml::table* parent = res(doc_, resolved_)) {
@@ -354,6 +367,14 @@ void Section::finish(const std::vector<std::string>& extra_known) const {
     const std::string s = suggestion(key, known);
     if (!s.empty()) msg += "; did you mean '" + s + "'?";
     auto it = doc_->overrides.find(full(key));
+    if (it == doc_->overrides.end()) {  // --set foo.bar=1 made the unknown table [foo]
+      const std::string prefix = full(key) + ".";
+      for (auto o = doc_->overrides.begin(); o != doc_->overrides.end(); ++o)
+        if (o->first.rfind(prefix, 0) == 0) {
+          it = o;
+          break;
+        }
+    }
     Where w = it != doc_->overrides.end()
                   ? Where{it->second, 0, 0}
                   : Where{doc_->path, static_cast<int>(k.source().begin.line),

@@ -75,6 +75,12 @@ class Section {
   // Rejects unread keys with a suggestion drawn from the keys this section reads.
   void finish(const std::vector<std::string>& extra_known = {}) const;
 
+  // While set, every key a Section reads or asks about is appended to this log as the scenario
+  // file's name, a tab and the key's dotted path ("glpr.toml\tmodel.beta", "...\texpect[0].kind"):
+  // tests/unit/test_reference.cpp checks that each one is documented (sim/core/key_doc.hpp).
+  // Not thread-safe; tests only.
+  static std::vector<std::string>*& read_log();
+
  private:
   std::string full(std::string_view key) const;
   [[noreturn]] void missing(std::string_view key, const std::string& what) const;

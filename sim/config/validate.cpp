@@ -463,6 +463,8 @@ void validate(Scenario& sc, TomlDoc& doc, const LoadOptions& opt) {
                                  num(bytes / 1e9) + " GB (limit " + num(memory_limit_bytes() / 1e9) +
                                  " GB)");
 
+  for (const auto& w : sc.model.warnings) sc.notes.push_back("warning: " + w);
+
   // Build the model once: random matrices are drawn and their conditions checked here.
   if (sc.grid.empty()) (void)sc.build_model(sc.run.model_seed);  // (grid points built theirs)
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "sim/core/integrator.hpp"
+#include "sim/core/key_doc.hpp"
 #include "sim/core/model.hpp"
 #include "sim/core/spec.hpp"
 
@@ -39,6 +40,9 @@ struct ModelRecipe {
   // Observables of this model that this configuration cannot offer, with the reason
   // ("needs coupling_rule = \"uniform\"", "keeps an N x N average: needs N <= 8192").
   std::vector<std::pair<std::string, std::string>> unavailable;
+  // Why this configuration may not give a finite run, and what to set (validate prints them
+  // as warnings), e.g. tokens that escape to infinity on R^d.
+  std::vector<std::string> warnings;
   double pairs_per_rhs = 0;    // cost estimate: pair interactions per RHS (or layer)
   ModelFactory build;
 };
@@ -48,6 +52,7 @@ struct ModelInfo {
   std::string summary;
   // Reads and validates the [model] table (kind already consumed).
   std::function<ModelRecipe(Section& model, const TokensSpec& tokens)> read;
+  ModelDoc doc;  // every [model] key it reads, its observables (sim/core/key_doc.hpp)
 };
 
 struct IntegratorInfo {
@@ -58,6 +63,7 @@ struct IntegratorInfo {
   bool separable_order = false;     // order() holds for separable Hamiltonians only
   double rhs_per_step = 1;          // RHS evaluations (oracle calls) per step, for cost estimates
   std::function<std::unique_ptr<Integrator>(const IntegratorSpec&)> make;
+  IntegratorDoc doc;  // order, source, notes (sim/core/key_doc.hpp)
 };
 
 template <class Info>

@@ -160,6 +160,14 @@ ModelRecipe read_accelerated_attention(Section& m, const TokensSpec& tokens) {
   const std::string wa = m.where("A").str(), wb = m.where("B").str(), wv = m.where("V").str(),
                     wh = m.where("potential_matrix").str();
   ModelRecipe r = hamiltonian_recipe(p.damping, tokens, 2);
+  if (!p.quadratic && A.kind != MatrixParam::Kind::Explicit)
+    r.warnings.push_back(
+        "model \"accelerated_attention\" with A = \"" + std::string(A.is_identity() ? "identity" : "random") +
+        "\": the attention potential -1/(2N^2) sum_ij exp(x_i^T A x_j) is unbounded below, so "
+        "the tokens escape and exp overflows (with the defaults A = B = identity, 64 standard Gaussian "
+        "tokens reach NaN at t ~ 8 from t0 = 1). "
+        "Set a smaller A as an array (e.g. 0.2 I, as scenarios/e021_*.toml), potential = "
+        "\"quadratic\" with a potential_matrix, more damping, or a shorter t_end");
   for (const char* q : {"zero_momentum_residual", "zero_momentum_gain"}) {
     if (!p.quadratic) r.observables.push_back(q);
     else r.unavailable.push_back({q, "needs potential = \"attention\""});
@@ -201,10 +209,52 @@ ModelRecipe read_accelerated_attention(Section& m, const TokensSpec& tokens) {
   return r;
 }
 
+ModelDoc accelerated_attention_doc() {
+  ModelDoc d;
+  d.description =
+      "Second order (state x, y): M_ij = exp(x_i^T A x_j), z_i = sum_j M_ij, s_i = y_i^T B y_i / "
+      "z_i^2; x_i' = N B y_i / z_i, y_i' = -alpha(t) y_i + (N/2) sum_j M_ij (s_i + s_j + kappa) A "
+      "x_j [- Hpot x_i]; kappa = 2/N^2 (density) or 2 (v1). A = A^T, B = V A^-1 SPD. At y = 0, "
+      "x'' is softmax attention with V = B A. Two streamed passes per RHS, O(N d) memory.";
+  d.source = "SympFormer: Stein, Li, Steidl, arXiv 2603.16535, eq:acc_softmax_particles";
+  const std::string src = d.source;
+  d.keys = {
+      {"convention", "choice", "\"density\"", "\"density\" | \"v1\"",
+       "density: H_N of the empirical density, x' = N dH/dy (kappa = 2/N^2); v1: the authors' "
+       "code, H scaled by N^2, x' = dH/dy (kappa = 2). v1 runs N times faster: (v1)(t) = "
+       "(density)(N t), so dt must shrink N-fold (and alpha_density = alpha_v1 / N)", src},
+      {"potential", "choice", "\"attention\"", "\"attention\" | \"quadratic\"",
+       "the potential energy: attention -1/(2N^2) sum_ij M_ij, or quadratic U = 1/(2N) sum_i "
+       "x_i^T Hpot x_i (E021's convex control; kappa = 0)", src},
+  };
+  for (auto& k : damping_key_docs("nesterov")) d.keys.push_back(k);
+  d.keys.push_back(matrix_key_doc("A", "score matrix, symmetric (invertible when V is given)", src));
+  d.keys.push_back(matrix_key_doc("B", "mobility, symmetric positive definite; alternative to V",
+                                  src, "", "(identity, or V A^-1 when V is given)"));
+  d.keys.push_back(matrix_key_doc("V", "value matrix: B = V A^-1 (given with B, they must agree)",
+                                  src, "", "(B A)"));
+  d.keys.push_back(matrix_key_doc("potential_matrix", "Hpot, symmetric", src,
+                                  "potential = \"quadratic\""));
+  d.observables = hamiltonian_observable_docs();
+  d.observables.push_back({"zero_momentum_residual",
+                           "|x''(0) - Gamma(x)| at the current x: the zero-momentum identity "
+                           "checked against a classical attention pass",
+                           "potential = \"attention\""});
+  d.observables.push_back({"zero_momentum_gain",
+                           "<x''(0), Gamma> / |Gamma|^2: 1 (density) or N^2 (v1)",
+                           "potential = \"attention\""});
+  d.context = {"tokens.d = 3", "integrator.t0 = 1.0", "integrator.t_end = 2.0"};
+  d.notes = {"tokens.space must be \"euclidean\"; damping nesterov (3/t) needs integrator.t0 > 0 "
+             "(SympFormer starts at t0 = 1).",
+             "With the defaults A = B = identity the tokens escape (NaN within a few time units): validate warns "
+             "and says what to set."};
+  return d;
+}
+
 const bool registered = ModelRegistry::add(
     {"accelerated_attention",
      "SympFormer accelerated softmax attention (Hamiltonian momentum, damping c_log/t + c_lin)",
-     &read_accelerated_attention});
+     &read_accelerated_attention, accelerated_attention_doc()});
 
 }  // namespace
 }  // namespace attnflow

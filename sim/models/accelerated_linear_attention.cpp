@@ -74,6 +74,13 @@ ModelRecipe read_accelerated_linear_attention(Section& m, const TokensSpec& toke
   const MatrixParam A = read_matrix_param(m, "A", d), V = read_matrix_param(m, "V", d);
   const std::string wa = m.where("A").str(), wv = m.where("V").str();
   ModelRecipe r = hamiltonian_recipe(damping, tokens);
+  if (V.kind != MatrixParam::Kind::Explicit && V.kind != MatrixParam::Kind::Zero)
+    r.warnings.push_back(
+        "model \"accelerated_linear_attention\" with V = \"" +
+        std::string(V.is_identity() ? "identity" : "random") +
+        "\": the potential -(1/2N) sum_i x_i^T V x_i is unbounded below when V has a positive "
+        "eigenvalue, so the tokens escape (with the defaults A = V = identity, NaN at t ~ 3 from "
+        "t0 = 1). Set V negative definite as an array, more damping, or a shorter t_end");
   r.pairs_per_rhs = double(tokens.n) * double(d);  // O(N d^2) through the moment S
   r.build = [=](const BuildContext& c) {
     RowMat a = A.resolve(c.shape.d, c.seed), v = V.resolve(c.shape.d, c.seed);
@@ -85,10 +92,29 @@ ModelRecipe read_accelerated_linear_attention(Section& m, const TokensSpec& toke
   return r;
 }
 
+ModelDoc accelerated_linear_attention_doc() {
+  ModelDoc d;
+  d.description =
+      "Second order: x_i' = S A x_i, S = (1/N) sum_j y_j x_j^T; y_i' = -alpha y_i - A S^T y_i + "
+      "V x_i. H_N = 1/(2N^2) sum_ij (y_i.y_j)(x_i^T A x_j) - 1/(2N) sum_i x_i^T V x_i. O(N d^2) "
+      "per RHS; every block maps particles by one affine map (ellipticity preserved).";
+  d.source = "SympFormer: Stein, Li, Steidl, arXiv 2603.16535, prop:add, eq:acc_linear_matrix";
+  const std::string src = d.source;
+  d.keys = damping_key_docs("nesterov");
+  d.keys.push_back(matrix_key_doc("A", "kernel matrix x^T A y, symmetric", src));
+  d.keys.push_back(matrix_key_doc("V", "W(x) = -x^T V x / 2, symmetric", src));
+  d.observables = hamiltonian_observable_docs();
+  d.context = {"tokens.d = 3", "integrator.t0 = 1.0", "integrator.t_end = 2.0"};
+  d.notes = {"tokens.space must be \"euclidean\"; nesterov damping needs integrator.t0 > 0.",
+             "With V positive definite (the default identity) the potential is unbounded below: the "
+             "tokens escape (NaN at t ~ 3 from t0 = 1); validate warns and says what to set."};
+  return d;
+}
+
 const bool registered = ModelRegistry::add(
     {"accelerated_linear_attention",
      "SympFormer accelerated linear attention (accelerated Stein flow, bilinear kernel)",
-     &read_accelerated_linear_attention});
+     &read_accelerated_linear_attention, accelerated_linear_attention_doc()});
 
 }  // namespace
 }  // namespace attnflow

@@ -168,9 +168,44 @@ ModelRecipe read_akorn(Section& m, const TokensSpec& tokens) {
   return r;
 }
 
+ModelDoc akorn_doc() {
+  ModelDoc d;
+  d.description =
+      "x_i' = Omega_i x_i + P_perp(x_i) (c_i + sum_j J_ij x_j) on S^{d-1} (d even): Omega_i "
+      "block-diagonal 2 x 2 rotation generators with frequencies w_ip; uniform J_ij = K/N "
+      "(O(N d)) or attention sum_j J_ij x_j = K sum_j softmax_j(beta <x_i, x_j>) x_j (streamed). "
+      "euler with dt = gamma is AKOrN's discrete update; d = 2, c = 0 is the Kuramoto model.";
+  d.source = "AKOrN: Miyato, Loewe, Geiger, Welling, ICLR 2025, arXiv 2410.13821";
+  const std::string src = d.source;
+  d.keys = {
+      {"coupling", "number", "1.0", "any", "K", src},
+      {"coupling_rule", "choice", "\"uniform\"", "\"uniform\" | \"attention\"", "J", src},
+      {"beta", "number", "1.0", ">= 0", "inverse temperature of the attention coupling", src,
+       "coupling_rule = \"attention\""},
+      {"frequencies", "choice", "\"zero\"", "\"zero\" | \"constant\" | \"gaussian\" | \"values\"",
+       "rotation frequencies w_ip: zero, one constant omega, i.i.d. N(0, sigma^2) (stream "
+       "model.frequencies), or given values", src},
+      {"omega", "number or array", "", "a number (constant); N d/2 numbers, token-major (values)",
+       "the frequencies", src, "frequencies = \"constant\" or \"values\"", "1.0"},
+      {"sigma", "number", "1.0", "> 0", "std of gaussian frequencies", src,
+       "frequencies = \"gaussian\""},
+      {"stimulus", "choice", "\"zero\"", "\"zero\" | \"random\" | \"initial\"",
+       "c_i: zero, uniform on the sphere (stream model.stimulus), or x_i(0)", src},
+      {"stimulus_scale", "number", "1.0", "any", "scale of c_i", src, "stimulus is not \"zero\""},
+  };
+  d.observables = {
+      {"order_parameter", "|(1/N) sum_i x_i|", ""},
+      {"energy", "E = -(K/2N) |sum_i x_i|^2 - sum_i <c_i, x_i> (non-increasing when Omega = 0)",
+       "coupling_rule = \"uniform\""},
+  };
+  d.context = {"tokens.space = \"sphere\"", "tokens.d = 4"};
+  d.notes = {"tokens.space must be \"sphere\" and tokens.d even."};
+  return d;
+}
+
 const bool registered = ModelRegistry::add(
     {"akorn", "AKOrN vector oscillators on S^{n-1} (rotation + projected coupling and stimulus)",
-     &read_akorn});
+     &read_akorn, akorn_doc()});
 
 }  // namespace
 }  // namespace attnflow

@@ -63,6 +63,14 @@ ModelRecipe read_attention(Section& m, const TokensSpec& tokens) {
   const AttentionSpec spec = read_attention_spec(m, tokens.d);
   ModelRecipe r;
   r.observables = {"energy"};
+  if (tokens.space == Space::Euclidean)
+    r.warnings.push_back(
+        "model \"attention\" on R^d (tokens.space = \"euclidean\"): x_i' is a weighted mean of "
+        "V x_j, not a difference, so the tokens escape: |x| grows exponentially with "
+        "normalization = \"softmax\", and with \"mean\" (USA) the weights exp(beta <Q x_i, K x_j>) "
+        "grow with |x|^2 and can overflow in finite time (NaN within t ~ 2 for some random Q, K, V). "
+        "GLPR's "
+        "setting is the sphere: set tokens.space = \"sphere\", or keep t_end short");
   r.pairs_per_rhs = double(tokens.n) * double(tokens.n);
   r.build = [spec](const BuildContext& c) {
     return std::make_unique<AttentionModel>(c.shape, c.space, spec.resolve(c.shape.d, c.seed));
@@ -70,8 +78,25 @@ ModelRecipe read_attention(Section& m, const TokensSpec& tokens) {
   return r;
 }
 
+ModelDoc attention_doc() {
+  ModelDoc d;
+  d.description =
+      "x_i' = sum_j w_ij V x_j, w_ij = exp(beta <Q x_i, K x_j>) / Z_i (SA; Z_i = sum_k "
+      "exp(beta <Q x_i, K x_k>)) or / N (USA); on the sphere projected by P_perp(x_i) = I - x_i "
+      "x_i^T. Streamed in O(N d) memory (no N x N matrix).";
+  d.source = "GLPR: Geshkovski, Letrouit, Polyanskiy, Rigollet, \"A mathematical perspective on Transformers\", arXiv 2312.10794" ", eq. (2.3); the energy E_beta and its ascent by USA: Lemma 3.6";
+  d.keys = attention_key_docs();
+  d.observables = {{"energy", "E_beta = (1/(2 beta N^2)) sum_ij exp(beta <Q x_i, K x_j>) "
+                              "(beta = 0: (1/(2N^2)) <sum Q x_i, sum K x_j>); USA on the sphere "
+                              "with Q = K = V = I ascends it (GLPR Lemma 3.6)", ""}};
+  d.context = {"tokens.space = \"sphere\"", "tokens.d = 3"};
+  d.notes = {"On R^d the tokens escape (validate warns): GLPR's theorems are on the sphere."};
+  return d;
+}
+
 const bool registered = ModelRegistry::add(
-    {"attention", "softmax (SA) or mean (USA) self-attention flow", &read_attention});
+    {"attention", "softmax (SA) or mean (USA) self-attention flow", &read_attention,
+     attention_doc()});
 
 }  // namespace
 }  // namespace attnflow

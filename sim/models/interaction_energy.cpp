@@ -149,10 +149,37 @@ ModelRecipe read_interaction_energy(Section& m, const TokensSpec& tokens) {
   return r;
 }
 
+ModelDoc interaction_energy_doc() {
+  ModelDoc d;
+  d.description =
+      "E = 1/(2N^2) sum_ij W(x_i, x_j) + (1/N) sum_i U(x_i); wasserstein: x_i' = -N grad_i E; "
+      "softmax: x_i' = -(N / z_i) B (N grad_i E), z_i = sum_j exp(x_i^T A x_j) (the metric in "
+      "which softmax attention is a gradient flow). W quadratic (strength/2)|x - y|^2 (O(N d)) or "
+      "gaussian strength exp(-|x - y|^2 / (2 sigma^2)) (streamed); U = x^T H x / 2.";
+  d.source = "SympFormer (Stein, Li, Steidl, arXiv 2603.16535) section 2.2; E021 gradient-flow "
+             "baseline";
+  const std::string src = d.source;
+  d.keys = {
+      {"interaction", "choice", "\"quadratic\"", "\"none\" | \"quadratic\" | \"gaussian\"", "W", src},
+      {"strength", "number", "1.0", "any (gaussian: > 0 repels)", "scale of W", src,
+       "interaction is not \"none\""},
+      {"sigma", "number", "1.0", "> 0", "width of the gaussian W", src, "interaction = \"gaussian\""},
+      {"potential", "choice", "\"none\"", "\"none\" | \"quadratic\"", "U", src},
+      matrix_key_doc("potential_matrix", "H of U = x^T H x / 2, symmetric", src,
+                     "potential = \"quadratic\""),
+      {"mobility", "choice", "\"wasserstein\"", "\"wasserstein\" | \"softmax\"", "the metric", src},
+      matrix_key_doc("A", "score matrix of the softmax metric, symmetric", src, "mobility = \"softmax\""),
+      matrix_key_doc("B", "mobility of the softmax metric, SPD", src, "mobility = \"softmax\""),
+  };
+  d.observables = {{"energy", "E(rho_N) (non-increasing)", ""}};
+  d.context = {"tokens.d = 3"};
+  return d;
+}
+
 const bool registered = ModelRegistry::add(
     {"interaction_energy",
      "Wasserstein (or softmax-metric) gradient flow of an interaction energy + external potential",
-     &read_interaction_energy});
+     &read_interaction_energy, interaction_energy_doc()});
 
 }  // namespace
 }  // namespace attnflow

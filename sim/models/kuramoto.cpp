@@ -573,10 +573,88 @@ ModelRecipe read_kuramoto(Section& m, const TokensSpec& tokens) {
   return r;
 }
 
+ModelDoc kuramoto_doc() {
+  ModelDoc d;
+  d.description =
+      "theta_i' = omega_i + (K/N) sum_j J_ij sin(theta_j - theta_i) (phases never wrapped; "
+      "tokens.d = 1). uniform J = 1 in O(N) through the order parameter; ssa J_ij = exp(-alpha "
+      "(omega_i - omega_j)^2) streamed in O(N^2); matrix J from a CSV; pairs = true: independent "
+      "two-oscillator systems (2k, 2k+1), whose phase difference obeys Adler's equation.";
+  d.source = "Kuramoto 1975; Strogatz, Physica D 143 (2000); SSA: Hays, arXiv 2602.14445";
+  const std::string src = d.source;
+  const std::string law = "frequencies is a law (lorentzian, gaussian, uniform) or quantiles";
+  d.keys = {
+      {"coupling", "number", "1.0", ">= 0", "K", src},
+      {"coupling_rule", "choice", "\"uniform\"", "\"uniform\" | \"ssa\" | \"matrix\"", "J", src},
+      {"alpha", "number", "1.0", ">= 0", "selectivity of J_ij = exp(-alpha (omega_i - omega_j)^2)",
+       "SSA: Hays, arXiv 2602.14445", "coupling_rule = \"ssa\""},
+      {"coupling_matrix", "file", "", "CSV, N rows x N columns", "J (relative to the scenario file)",
+       src, "coupling_rule = \"matrix\"", "\"J.csv\""},
+      {"pairs", "bool", "false", "true | false (needs an even tokens.n)",
+       "tokens (2k, 2k+1) form independent pairs: Adler's equation phi' = Delta - K J sin phi", src},
+      {"center", "number", "0.0", "any", "added to every natural frequency", src},
+      {"frequencies", "choice", "\"lorentzian\"",
+       "\"lorentzian\" | \"gaussian\" | \"uniform\" | \"quantiles\" | \"values\" | \"file\" | "
+       "\"projection\"",
+       "natural frequencies omega_i: drawn from a law (stream model.frequencies of "
+       "run.model_seed), its deterministic quantiles F^-1((i + 1/2)/N), given values, a CSV, or "
+       "SSA's projection omega_i = <W, x_i> of token vectors", src},
+      {"distribution", "choice", "\"lorentzian\"", "\"lorentzian\" | \"gaussian\" | \"uniform\"",
+       "the law whose quantiles are taken", src, "frequencies = \"quantiles\""},
+      {"gamma", "number", "0.5", "> 0", "Lorentzian half-width: gamma tan(pi (u - 1/2))", src,
+       "the law is lorentzian (" + law + ")"},
+      {"sigma", "number", "1.0", "> 0", "Gaussian std", src, "the law is gaussian (" + law + ")"},
+      {"width", "number", "1.0", "> 0", "uniform on [-width/2, width/2]", src,
+       "the law is uniform (" + law + ")"},
+      {"omega", "array", "", "tokens.n numbers", "the natural frequencies", src,
+       "frequencies = \"values\"", "[0.0]"},
+      {"path", "file", "", "CSV, N rows x 1 column", "the natural frequencies", src,
+       "frequencies = \"file\"", "\"omega.csv\""},
+      {"token_path", "file", "(none: N(0, I) token vectors, stream model.tokens)",
+       "CSV, N rows x token_dim columns", "token vectors x_i of the projection", src,
+       "frequencies = \"projection\""},
+      {"token_dim", "integer", "16", ">= 1", "dimension of drawn token vectors", src,
+       "frequencies = \"projection\" without token_path"},
+      {"W", "array or string", "\"random\"", "\"random\" (N(0, 1/token_dim), stream model.W) | token_dim numbers",
+       "projection vector", src, "frequencies = \"projection\""},
+      {"initial_phases", "choice", "\"uniform\"", "\"uniform\" | \"zero\" | \"from_tokens\"",
+       "uniform in [0, 2 pi) (stream model.phases), all zero, or [tokens] init as is", src},
+      {"average_from", "number", "0.0", "any",
+       "time averages (order_parameter_avg, pair and coherence observables) use frames t >= it", src},
+  };
+  const std::string uni = "coupling_rule = \"uniform\" and pairs = false";
+  d.observables = {
+      {"order_parameter", "r = |(1/N) sum_j e^{i theta_j}|", ""},
+      {"psi", "arg of (1/N) sum_j e^{i theta_j}", ""},
+      {"locked_fraction", "fraction of i with |omega_i - Omega| <= K r_i (pairs: |Delta| <= kappa)", ""},
+      {"order_parameter_avg", "mean of r over frames with t >= average_from", ""},
+      {"energy", "V = -(K/2N) sum_ij J_ij cos(theta_i - theta_j) - sum_i omega_i theta_i "
+                 "(theta' = -grad V, non-increasing)", "a symmetric coupling"},
+      {"r_theory", "mean-field r_inf of the frequency law (Lorentzian: sqrt(1 - 2 gamma / K))",
+       uni + ", frequencies from a law (lorentzian, gaussian, uniform or quantiles)"},
+      {"pair_residual_locked", "max over locked pairs of |J <cos phi> - S_ssa(Delta)|", "pairs = true"},
+      {"pair_residual_drifting", "max over drifting pairs of |J <cos phi> - S_ssa(Delta)|", "pairs = true"},
+      {"pair_weight_mean", "mean over pairs of J <cos phi>", "pairs = true"},
+      {"pair_beat_frequency", "mean over pairs of the time-averaged <phi'>", "pairs = true"},
+      {"pair_beat_residual", "max over pairs of |<phi'> - Omega_Adler| (Adler's closed form)",
+       "pairs = true"},
+  };
+  for (const char* q : {"coherence_theory_deviation", "coherence_ssa_deviation",
+                        "coherence_ssa_deviation_mean", "coherence_sparsity",
+                        "coherence_row_entropy", "coherence_cv", "coherence_row_max_min"})
+    d.observables.push_back({q, "statistics of the time-averaged coherence C_ij = <cos(theta_i - "
+                                "theta_j)> (an N x N running average) against the N-body steady "
+                                "state and SSA's pair law",
+                             uni + ", tokens.n <= " + std::to_string(kMaxStatTokens)});
+  d.context = {"tokens.d = 1"};
+  d.notes = {"tokens.d must be 1 and tokens.space \"euclidean\": a phase per token."};
+  return d;
+}
+
 const bool registered = ModelRegistry::add(
     {"kuramoto",
      "Kuramoto phase oscillators: all-to-all in O(N), SSA or matrix couplings, Adler pairs",
-     &read_kuramoto});
+     &read_kuramoto, kuramoto_doc()});
 
 }  // namespace
 }  // namespace attnflow

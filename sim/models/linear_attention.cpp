@@ -67,6 +67,14 @@ ModelRecipe read_linear_attention(Section& m, const TokensSpec& tokens) {
   auto V = read_matrix_param(m, "V", d);
   ModelRecipe r;
   r.observables = {"energy"};
+  auto given = [&](const MatrixParam& p) { return p.kind == MatrixParam::Kind::Explicit; };
+  if (tokens.space == Space::Euclidean && !(given(V) && (has_a ? given(A) : given(Q) && given(K))))
+    r.warnings.push_back(
+        "model \"linear_attention\" on R^d: x_i' = V C A^T x_i with C = (1/N) sum_j x_j x_j^T "
+        "grows with the tokens; with A = V = identity C(t) = C0 (I - 2 C0 t)^-1 blows up at "
+        "t = 1/(2 lambda_max(C0)) (~0.4 for standard Gaussian tokens; x' = x^3 for N = d = 1). "
+        "Set tokens.space = \"sphere\", a negative definite V (e.g. V = -identity as an array: "
+        "the tokens contract), or t_end before the blow-up");
   r.pairs_per_rhs = double(tokens.n) * double(d);  // O(N d^2) through the second moment
   r.build = [=](const BuildContext& c) {
     const Index dd = c.shape.d;
@@ -77,9 +85,31 @@ ModelRecipe read_linear_attention(Section& m, const TokensSpec& tokens) {
   return r;
 }
 
+ModelDoc linear_attention_doc() {
+  ModelDoc d;
+  d.description =
+      "x_i' = (1/N) sum_j (x_i^T A x_j) V x_j = V C A^T x_i, C = (1/N) sum_j x_j x_j^T, in "
+      "O(N d^2) (no pair loop); on the sphere projected. With A, V symmetric it is the Stein "
+      "variational gradient flow of W(x) = -x^T V x / 2 with the bilinear kernel x^T A y.";
+  d.source = "SympFormer (Stein, Li, Steidl, arXiv 2603.16535) section 2.3";
+  const std::string src = d.source;
+  d.keys = {
+      matrix_key_doc("A", "score matrix; alternative to Q and K", src, "", "(beta Q^T K)"),
+      {"beta", "number", "1.0", ">= 0", "A = beta Q^T K (with Q, K: alternatives to A)", src},
+      matrix_key_doc("Q", "A = beta Q^T K (alternative to A)", src),
+      matrix_key_doc("K", "A = beta Q^T K (alternative to A)", src),
+      matrix_key_doc("V", "value matrix", src),
+  };
+  d.observables = {{"energy", "E_lin = (1/N) sum_i W(x_i) = -(1/2N) sum_i x_i^T V x_i", ""}};
+  d.context = {"tokens.space = \"sphere\"", "tokens.d = 3"};
+  d.notes = {"On R^d the defaults blow up in finite time (validate warns): x' = x^3 for "
+             "N = d = 1, A = V = 1."};
+  return d;
+}
+
 const bool registered = ModelRegistry::add(
     {"linear_attention", "linear self-attention flow (SVGD with a bilinear kernel)",
-     &read_linear_attention});
+     &read_linear_attention, linear_attention_doc()});
 
 }  // namespace
 }  // namespace attnflow

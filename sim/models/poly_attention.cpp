@@ -302,11 +302,69 @@ ModelRecipe read_poly_attention(Section& m, const TokensSpec& tokens) {
   return r;
 }
 
+ModelDoc poly_attention_doc() {
+  ModelDoc d;
+  d.description =
+      "For an attention polynomial h(x1..xt) (multilinear, 0/1 coefficients, degree >= 2): "
+      "Att_l1 = sum_{l2..lt} exp(beta h(Q1_l1, ..., Qt_lt)) V2_l2 (.) ... (.) Vt_lt / Z_l1 "
+      "(\"mean\": / n^{t-1}). mode = \"flow\": x_i' = Att_i (projected on the sphere); "
+      "\"layers\": x <- x + dt Att(x). Task mode (task = function_composition | match3): the "
+      "model writes `instances` independent polyadic task sequences into the tokens and runs "
+      "layers.";
+  d.source = "Chakrabarti, Pitassi, Alman, \"Poly-attention\", arXiv 2602.02422";
+  const std::string src = d.source;
+  const std::string no_task = "task = \"none\"";
+  d.keys = {
+      {"task", "choice", "\"none\"", "\"none\" | \"function_composition\" | \"match3\"",
+       "a polyadic task (sets h, tokens and layers itself; then h, Q, V, mode and normalization "
+       "are rejected)", src},
+      {"mechanism", "choice", "(\"tree\"; \"tensor\" for match3)", "\"tree\" | \"strassen\" | \"tensor\"",
+       "the poly-attention that solves the task", src, "a task"},
+      {"r", "integer", "2", "1 .. 8", "composition depth", src, "task = \"function_composition\""},
+      {"m", "integer", "(6, 5, 4, 3 for r = 1..4; else 3)", "2 .. 1000", "domain size", src,
+       "task = \"function_composition\""},
+      {"length", "integer", "6", ">= 1", "sequence length", src, "task = \"match3\""},
+      {"modulus", "integer", "7", ">= 3", "modulus of the match", src,
+       "task = \"match3\", mechanism = \"tensor\""},
+      {"range", "integer", "4", ">= 1", "value range", src, "task = \"match3\", mechanism is not \"tensor\""},
+      {"instances", "integer", "20", ">= 1",
+       "independent task instances (tokens.n = instances x tokens per instance)", src, "a task"},
+      {"lambda", "number", "(depends on the task)", "> 0", "scale of the task encodings", src, "a task"},
+      {"h", "string", "", "a polynomial in x1..xt, e.g. \"x1*x2 + x2*x3\"",
+       "the attention polynomial (required without a task, rejected with one)", src, "",
+       "\"x1*x2*x3\""},
+      {"Q", "choice", "\"identity\"", "\"identity\" | \"random\"",
+       "projections Q^(j) (random: i.i.d. N(0, 1/D), streams model.Q<j>)", src, no_task},
+      {"V", "choice", "\"identity\"", "\"identity\" | \"random\"",
+       "values V^(j) (random: N(0, 1/D), streams model.V<j>)", src, no_task},
+      {"mode", "choice", "\"flow\"", "\"flow\" | \"layers\"", "an ODE, or discrete layers (integrator.layers)",
+       src, no_task},
+      {"normalization", "choice", "\"softmax\"", "\"softmax\" | \"mean\"", "divide by Z_l1 or n^{t-1}",
+       src, no_task},
+      {"beta", "number", "1.0", ">= 0", "inverse temperature", src},
+      {"algorithm", "choice", "\"auto\"", "\"auto\" | \"naive\" | \"strassen\" | \"tree\" | \"polynomial\"",
+       "naive any h O(n^t); strassen cycles O(n^3) by GEMM; tree forests O(s n^2) streamed; "
+       "polynomial Taylor features (approximate); auto picks the fastest exact one", src},
+      {"degree", "integer", "4", "1 .. 12", "Taylor degree", src, "algorithm = \"polynomial\""},
+  };
+  d.observables = {
+      {"energy", "E = 1/(t beta N^t) sum exp(beta <x_a1, ..., x_at>) (the flow ascends it)",
+       "a tensor polynomial h = x1*...*xt with Q = V = \"identity\" and beta > 0 (no task)"},
+      {"task_accuracy", "fraction of instances whose read-out equals the target", "a task"},
+      {"task_margin", "margin of the read-out", "a task"},
+      {"approx_error", "max |approx - exact| on the current state", "algorithm = \"polynomial\""},
+  };
+  d.context = {"tokens.space = \"sphere\"", "tokens.d = 3", "tokens.n = 16"};
+  d.notes = {"Task mode: omit h (and Q, V, mode, normalization); tokens.n = instances x tokens "
+             "per instance and tokens.d as the error message states; 20 instances by default."};
+  return d;
+}
+
 const bool registered = ModelRegistry::add(
     {"poly_attention",
      "poly-attention over an attention polynomial h (tensor, Strassen, tree); flow or layers; "
      "polyadic tasks",
-     &read_poly_attention});
+     &read_poly_attention, poly_attention_doc()});
 
 }  // namespace
 }  // namespace attnflow

@@ -41,6 +41,21 @@ struct AttentionSpec {
   }
 };
 
+// The keys read_attention_spec reads (`attnflow help model attention`).
+inline std::vector<KeyDoc> attention_key_docs() {
+  const std::string glpr = "GLPR (Geshkovski, Letrouit, Polyanskiy, Rigollet, arXiv 2312.10794)";
+  return {
+      {"normalization", "choice", "\"softmax\"", "\"softmax\" | \"mean\"",
+       "softmax: weights exp(beta <Q x_i, K x_j>) / Z_i (SA); mean: the same weights divided "
+       "by N instead of Z_i (USA)", glpr + ", eq. (2.3)"},
+      {"beta", "number", "1.0", ">= 0", "inverse temperature of the weights", glpr},
+      matrix_key_doc("Q", "query matrix: scores <Q x_i, K x_j>", glpr),
+      matrix_key_doc("K", "key matrix", glpr),
+      matrix_key_doc("V", "value matrix: x_i' = sum_j w_ij V x_j; also \"QtK\" / \"-QtK\": "
+                     "V = +/- Q^T K (attractive / repulsive pairing, drawn with Q and K)", glpr),
+  };
+}
+
 inline AttentionSpec read_attention_spec(Section& m, Index d) {
   AttentionSpec s;
   s.norm = read_normalization(m);

@@ -70,6 +70,29 @@ Damping read_damping(Section& m, const std::string& def) {
   return d;
 }
 
+std::vector<KeyDoc> damping_key_docs(const std::string& def) {
+  const std::string src = "SympFormer (Stein, Li, Steidl, arXiv 2603.16535), damping alpha(t)";
+  return {
+      {"damping", "choice", "\"" + def + "\"", "\"nesterov\" | \"constant\" | \"log_lin\" | \"none\"",
+       "friction alpha(t) in y' = ... - alpha(t) y: nesterov 3/t (needs integrator.t0 > 0), "
+       "constant alpha, log_lin c_log/t + c_lin (needs t0 > 0 when c_log > 0), none "
+       "(conservative: H_N is conserved)", src},
+      {"alpha", "number", "1.0", ">= 0", "constant friction", src, "damping = \"constant\""},
+      {"c_log", "number", "3.0", ">= 0", "coefficient of 1/t", src, "damping = \"log_lin\""},
+      {"c_lin", "number", "0.0001", ">= 0", "constant part", src, "damping = \"log_lin\""},
+  };
+}
+
+std::vector<ModelObservableDoc> hamiltonian_observable_docs() {
+  return {
+      {"energy", "the potential part of H_N", ""},
+      {"hamiltonian", "H_N = kinetic + potential (conserved with damping = \"none\", "
+                      "non-increasing with damping)", ""},
+      {"kinetic_energy", "the kinetic part of H_N", ""},
+      {"oracle_calls", "attention-oracle calls so far (the cost measure of SympFormer's blocks)", ""},
+  };
+}
+
 HamiltonianModel::HamiltonianModel(Shape shape, Space space, Damping damping)
     : Flow(shape, space) {
   damping_ = damping;

@@ -44,6 +44,10 @@ struct Damping {
 // Reads [model] damping = "nesterov" (3/t) | "constant" (alpha = a, default 1) | "log_lin" (c_log, c_lin;
 // defaults 3 and 1e-4 as in the authors' code) | "none". Default `def`.
 Damping read_damping(Section& m, const std::string& def = "nesterov");
+// The keys read_damping reads (`attnflow help model KIND`).
+std::vector<KeyDoc> damping_key_docs(const std::string& def);
+// The observables every HamiltonianModel offers (base_observables()), documented.
+std::vector<ModelObservableDoc> hamiltonian_observable_docs();
 
 class SecondOrderModel {
  public:

@@ -255,8 +255,42 @@ ModelRecipe read_ssa(Section& m, const TokensSpec& tokens) {
   return r;
 }
 
+ModelDoc ssa_doc() {
+  ModelDoc d;
+  d.description =
+      "OSN blocks as a layer map (integrator.layers = L, dt = 1 for the paper's block): "
+      "z = LN1(x), per head the closed-form SSA operator (Kuramoto steady state with coupling "
+      "exp(-alpha (omega_i - omega_j)^2)), output projection, residual, optional FFN.";
+  d.source = "SSA: Hays, \"Selective Synchronization Attention\", arXiv 2602.14445";
+  const std::string src = d.source;
+  d.keys = {
+      {"heads", "integer", "1", ">= 1, divides tokens.d", "H", src},
+      {"init", "choice", "\"default\"", "\"default\" | \"figure\" | \"osn\"",
+       "initialisation of the block's weights (drawn from run.model_seed)", src},
+      {"K_hat", "number", "(1.0; 100.0 for init = \"figure\")", "any", "raw coupling parameter", src},
+      {"alpha_hat", "number or array", "(1.0; -5.0 for init = \"figure\")", "a number or H numbers",
+       "raw selectivity parameter per head", src},
+      {"top_k", "integer", "0", ">= 0 (0 = dense)", "keep the k largest couplings per row", src},
+      {"layernorm", "bool", "true", "true | false", "LayerNorm before the block", src},
+      {"ffn", "bool", "true", "true | false", "feed-forward block", src},
+      {"ffn_hidden", "integer", "(4 tokens.d)", ">= 1", "hidden width of the FFN", src},
+  };
+  d.observables = {{"order_parameter", "mean over heads of the order parameter r_h", ""}};
+  for (const char* pre : {"ssa_", "tf_"})
+    for (const auto& n : attention_stat_names())
+      d.observables.push_back(
+          {pre + n, std::string(pre[0] == 's' ? "SSA's" : "a random transformer layer's") +
+                        " attention matrix statistic " + n,
+           "materialises an N x N matrix per head: tokens.n <= " + std::to_string(kMaxStatTokens)});
+  d.context = {"tokens.d = 4", "integrator.layers = 4"};
+  d.notes = {"tokens.space must be \"euclidean\". `attnflow analyze RUN.h5 --ssa` applies one "
+             "block to a run's frame with the weights of the run's run.model_seed (or --seed)."};
+  return d;
+}
+
 const bool registered = ModelRegistry::add(
-    {"ssa", "Selective Synchronization Attention: OSN blocks as discrete layers", &read_ssa});
+    {"ssa", "Selective Synchronization Attention: OSN blocks as discrete layers", &read_ssa,
+     ssa_doc()});
 
 }  // namespace
 }  // namespace attnflow

@@ -355,12 +355,81 @@ ModelRecipe read_accelerated_svgd(Section& m, const TokensSpec& tokens) {
   return r;
 }
 
+std::vector<KeyDoc> svgd_key_docs() {
+  const std::string src = "Liu & Wang, SVGD (NeurIPS 2016); SympFormer (Stein, Li, Steidl, arXiv 2603.16535)";
+  return {
+      {"target", "choice", "\"gaussian\"", "\"gaussian\" | \"gaussian_mixture\" | \"quadratic\"",
+       "pi = exp(-f) / Z: N(mean, cov), an isotropic mixture, or f = (x - center)^T P (x - center) / 2", src},
+      {"mean", "array", "(zero vector)", "d numbers", "mean of the gaussian target", src, "target = \"gaussian\""},
+      {"cov", "matrix", "(identity)", "d x d SPD", "covariance of the gaussian target", src, "target = \"gaussian\""},
+      matrix_key_doc("potential_matrix", "P, \"identity\" or an explicit SPD matrix", src,
+                     "target = \"quadratic\""),
+      {"center", "array", "(zero vector)", "d numbers", "centre of the quadratic target", src,
+       "target = \"quadratic\""},
+      {"means", "matrix", "", "K x d", "component means", src, "target = \"gaussian_mixture\"", "[[1.0, 0.0], [-1.0, 0.0]]"},
+      {"weights", "array", "(equal)", "K numbers > 0", "component weights (normalised)", src,
+       "target = \"gaussian_mixture\""},
+      {"sigma", "number", "1.0", "> 0", "component std", src, "target = \"gaussian_mixture\""},
+      {"kernel", "choice", "\"rbf\"", "\"rbf\" | \"bilinear\"",
+       "k = exp(-|x - y|^2 / h) (one streamed pass), or x^T A y + c (O(N d^2))", src},
+      {"bandwidth", "number or string", "\"median\"", "> 0 | \"median\"",
+       "h of the rbf kernel. \"median\": h = med^2 / log max(N, 3), med^2 the upper median of "
+       "|x_i - x_j|^2 over the pairs of the first min(N, 512) particles, recomputed at every RHS "
+       "(so h depends on the state: rk4 is then only about order 2; give a number for the "
+       "formal order)", src, "kernel = \"rbf\""},
+      matrix_key_doc("A", "kernel matrix, \"identity\" or an explicit symmetric PSD matrix", src,
+                     "kernel = \"bilinear\""),
+      {"c", "number", "1.0", ">= 0", "kernel constant (c > 0: the only stationary law has the "
+       "target's mean and covariance)", src, "kernel = \"bilinear\""},
+  };
+}
+
+ModelDoc svgd_doc() {
+  ModelDoc d;
+  d.description =
+      "x_i' = (1/N) sum_j [k(x_j, x_i) g_j + grad_{x_j} k(x_j, x_i)], g_j = grad log pi(x_j).";
+  d.source = "Liu & Wang, \"Stein Variational Gradient Descent\", NeurIPS 2016; SympFormer "
+             "(arXiv 2603.16535)";
+  d.keys = svgd_key_docs();
+  d.observables = {
+      {"energy", "KL estimate up to a constant: (1/N) sum f - 1/2 log det Sigma_hat", ""},
+      {"mean_error", "|m_hat - mean(pi)|", ""},
+      {"cov_error", "|Sigma_hat - Cov(pi)|_F / |Cov(pi)|_F", ""},
+  };
+  d.context = {"tokens.d = 2"};
+  d.notes = {"tokens.space must be \"euclidean\" and tokens.n > tokens.d."};
+  return d;
+}
+
+ModelDoc accelerated_svgd_doc() {
+  ModelDoc d;
+  d.description =
+      "Damped Hamiltonian flow in the Stein metric: H_N = 1/(2N^2) sum_ij k(x_i, x_j) y_i.y_j + "
+      "(1/N) sum_i f(x_i) - 1/2 log det Sigma_hat; x_i' = (1/N) sum_j k_ij y_j, y_i' = -N dH/dx_i "
+      "- alpha y_i. entropy = \"none\" drops the Gaussian entropy estimate.";
+  d.source = "Stein & Li, accelerated SVGD, arXiv 2509.04008; SympFormer (arXiv 2603.16535)";
+  d.keys = svgd_key_docs();
+  d.keys.push_back({"entropy", "choice", "\"gaussian\"", "\"gaussian\" | \"none\"",
+                    "the entropy term: its Gaussian estimate -1/2 log det Sigma_hat, or none",
+                    d.source});
+  for (auto& k : damping_key_docs("constant")) d.keys.push_back(k);
+  d.observables = hamiltonian_observable_docs();
+  d.observables[0].meaning = "KL estimate up to a constant: (1/N) sum f - 1/2 log det Sigma_hat";
+  d.observables.push_back({"mean_error", "|m_hat - mean(pi)|", ""});
+  d.observables.push_back({"cov_error", "|Sigma_hat - Cov(pi)|_F / |Cov(pi)|_F", ""});
+  d.context = {"tokens.d = 2"};
+  d.notes = {"tokens.space must be \"euclidean\" and tokens.n > tokens.d. The median bandwidth is "
+             "frozen inside one RHS: give a fixed bandwidth for exact Hamiltonian structure."};
+  return d;
+}
+
 const bool registered_svgd = ModelRegistry::add(
-    {"svgd", "Stein variational gradient flow to a target (rbf or bilinear kernel)", &read_svgd});
+    {"svgd", "Stein variational gradient flow to a target (rbf or bilinear kernel)", &read_svgd,
+     svgd_doc()});
 const bool registered_asvgd = ModelRegistry::add(
     {"accelerated_svgd",
      "accelerated Stein flow (Hamiltonian momentum) to a target, Gaussian entropy estimate",
-     &read_accelerated_svgd});
+     &read_accelerated_svgd, accelerated_svgd_doc()});
 
 }  // namespace
 }  // namespace attnflow

@@ -90,9 +90,27 @@ ModelRecipe read_transformer(Section& m, const TokensSpec& tokens) {
   return r;
 }
 
+ModelDoc transformer_doc() {
+  ModelDoc d;
+  d.description =
+      "A layer map (integrator.layers = L, step h = dt): z = LN(x) if layernorm; x <- x + h "
+      "Attn(z) (the attention of model \"attention\"); x <- x + h W2 gelu(W1 LN(x) + b1) if ffn. "
+      "Without LayerNorm and FFN a layer is one explicit Euler step of the attention flow. FFN "
+      "weights i.i.d. N(0, 1/fan_in) (stream model.ffn).";
+  d.source = "SympFormer (Stein, Li, Steidl, arXiv 2603.16535) section 2.1; " "GLPR: Geshkovski, Letrouit, Polyanskiy, Rigollet, \"A mathematical perspective on Transformers\", arXiv 2312.10794";
+  d.keys = attention_key_docs();
+  d.keys.push_back({"layernorm", "bool", "false", "true | false",
+                    "LayerNorm (no affine, eps 1e-5) before attention and FFN"});
+  d.keys.push_back({"ffn", "bool", "false", "true | false", "a GELU feed-forward block per layer"});
+  d.keys.push_back({"ffn_hidden", "integer", "(4 tokens.d)", ">= 1", "hidden width of the FFN (read always)"});
+  d.context = {"tokens.d = 3", "integrator.layers = 10"};
+  d.notes = {"integrator.kind is ignored (one step = one layer); dt defaults to 1.0."};
+  return d;
+}
+
 const bool registered = ModelRegistry::add(
     {"transformer", "discrete softmax attention layers (optional LayerNorm, FFN)",
-     &read_transformer});
+     &read_transformer, transformer_doc()});
 
 }  // namespace
 }  // namespace attnflow
