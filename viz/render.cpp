@@ -7,11 +7,13 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <limits>
 #include <iostream>
 #include <memory>
 #include <sstream>
 
 #include "sim/core/error.hpp"
+#include "sim/io/sweep_file.hpp"
 #include "viz/run_data.hpp"
 #include "viz/render_internal.hpp"
 
@@ -148,6 +150,17 @@ int render_main(const std::vector<std::string>& args) {
   app.add_flag("--log", log_y, "logarithmic y axis for --plot");
   app.add_option("--heatmap", heatmap, "heat map of /analysis/matrices/NAME");
   app.add_flag("-q,--quiet", quiet, "print nothing but errors");
+  // Sweep files (attnflow run of an [ensemble] / [[sweep]] scenario): phase diagrams, curves.
+  std::string statistic;
+  double level = 0.5, at_time = std::numeric_limits<double>::quiet_NaN();
+  bool curves = false;
+  app.add_option("--statistic", statistic,
+                 "sweep files: the statistic to draw (default: the first recorded)");
+  app.add_option("--level", level, "sweep files: contour level of the mean (default 0.5)");
+  app.add_option("--time", at_time, "sweep files over two keys: heat map at the frame nearest T "
+                                    "(default: the last)");
+  app.add_flag("--curves", curves,
+               "sweep files: mean +/- 2 stderr against t at up to 6 grid points");
 
   try {
     std::vector<std::string> rev(args.rbegin(), args.rend());  // CLI11 wants them reversed
@@ -190,6 +203,84 @@ int render_main(const std::vector<std::string>& args) {
       std::cerr << "attnflow render: " << p << ": no such file\n";
       return 2;
     }
+  }
+
+  // --- sweep files: phase diagram or curves (viz/sweep_plots.cpp) ---
+  const bool sweep_opts = app.count("--statistic") + app.count("--level") + app.count("--time") +
+                              app.count("--curves") > 0;
+  bool sweep_input = false;
+  for (const auto& p : inputs) {
+    try {
+      sweep_input = sweep_input || is_sweep_file(p);
+    } catch (const std::exception&) {  // not readable as a sweep: the run reader will say why
+    }
+  }
+  if (sweep_input) {
+    if (inputs.size() != 1) {
+      std::cerr << "attnflow render: give one sweep file at a time (not with other files)\n";
+      return 2;
+    }
+    if (!plot_opt.empty() || !heatmap.empty() || !frames_opt.empty() || !times_opt.empty() ||
+        app.count("--animate") + app.count("--montage") + app.count("--max-frames") +
+                app.count("--color") + app.count("--trail") >
+            0) {
+      std::cerr << "attnflow render: " << inputs.front()
+                << " is a sweep file: it is drawn as a phase diagram (or --curves); frame, "
+                   "--plot and --heatmap options are for run files\n";
+      return 2;
+    }
+    if (!std::isfinite(level)) {
+      std::cerr << "attnflow render: --level must be a finite number\n";
+      return 2;
+    }
+    SweepOptions so;
+    so.input = inputs.front();
+    so.statistic = statistic;
+    so.level = level;
+    so.time = at_time;
+    so.curves = curves;
+    so.quiet = quiet;
+    if (app.count("--size") > 0) {
+      so.width = width;
+      so.height = height;
+    }
+    if (!out_dir.empty() && fs::path(out_dir).extension() == ".png") {
+      so.output = out_dir;
+    } else {
+      so.output_dir = !out_dir.empty() ? out_dir
+                                       : (fs::path(inputs.front()).parent_path() /
+                                          fs::path(inputs.front()).stem())
+                                                 .string() +
+                                             "_render";
+    }
+    try {
+      so.dry_run = true;
+      const std::string target = render_sweep(so).front();
+      so.dry_run = false;
+      if (const int s = pending_signal()) return 128 + s;
+      if (!display_usable()) return run_under_xvfb();
+      std::error_code ec;
+      const fs::path parent = fs::path(target).parent_path();
+      if (!parent.empty()) fs::create_directories(parent, ec);
+      if (ec) throw OutputError("cannot create output directory " + parent.string() + ": " +
+                                ec.message());
+      for (const auto& p : render_sweep(so)) say(quiet, "wrote " + p);
+    } catch (const Interrupted& e) {
+      std::cerr << "attnflow render: " << e.what() << "\n";
+      return 128 + e.sig;
+    } catch (const InputError& e) {
+      std::cerr << "attnflow render: " << e.what() << "\n";
+      return 2;
+    } catch (const std::exception& e) {
+      std::cerr << "attnflow render: " << e.what() << "\n";
+      return 4;
+    }
+    return 0;
+  }
+  if (sweep_opts) {
+    std::cerr << "attnflow render: --statistic, --level, --time and --curves are for sweep "
+                 "files (written by `attnflow run` of an [ensemble] scenario)\n";
+    return 2;
   }
   const bool explicit_frames = !frames_opt.empty() || !times_opt.empty() ||
                                app.count("--animate") > 0 || app.count("--montage") > 0 ||

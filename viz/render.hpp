@@ -35,6 +35,15 @@
 //                          matrix /analysis/matrices/NAME, [N][N] or [H][N][N]
 //   --quiet                print nothing but errors
 //
+// Sweep files (sim/io/sweep_file.hpp, detected with is_sweep_file; viz/sweep_plots.cpp):
+//   attnflow render SWEEP.h5 [-o OUT.png | -o DIR] [--statistic NAME] [--level L]
+//                            [--time T] [--curves] [--size WxH]
+//   one swept key: heat map of the ensemble mean of NAME (default: the first statistic) over
+//   (key, t) with a colour bar and the contour mean = L (default 0.5, drawn if crossed);
+//   two keys: heat map over (key 1, key 2) at the frame nearest T (default the last);
+//   --curves: mean +/- 2 stderr against t at up to 6 evenly spaced grid points.
+//   Default output: DIR/phase_NAME.png or DIR/curves_NAME.png, DIR = SWEEP_render.
+//
 // Display: VTK 9.1 on Debian renders only through X. Without a usable $DISPLAY, render_main
 // re-runs the current program under `xvfb-run -a -s "-screen 0 1280x1024x24 -noreset"`
 // (marker variable ATTNFLOW_RENDER_UNDER_XVFB prevents loops) and says so on stderr. It runs

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -44,6 +45,22 @@ std::vector<std::string> render_plots(const std::vector<Run*>& runs, const PlotO
 // Heat map(s) of /analysis/matrices/<name>: dir/heatmap_<name>[_hK].png; returns the paths.
 std::vector<std::string> render_heatmap(Run& run, const std::string& name, int width,
                                         int height, const std::string& dir);
+
+// A sweep file (sim/io/sweep_file.hpp): heat map of the ensemble mean of a statistic over
+// (key, t) or (key 1, key 2) at one frame, with the level-set contour; or, with curves,
+// mean +/- 2 stderr against t at up to max_curves grid points. Writes opt.output.
+struct SweepOptions {
+  std::string input, statistic;  // statistic "": the first recorded
+  // output: the PNG to write; if empty, output_dir/phase_<statistic>.png (curves_<...>.png)
+  std::string output, output_dir;
+  bool dry_run = false;  // read and validate only; returns the path that would be written
+  double level = 0.5;
+  double time = std::numeric_limits<double>::quiet_NaN();  // two keys: frame nearest; NaN: last
+  bool curves = false, quiet = false;
+  std::size_t max_curves = 6;
+  int width = 900, height = 700;
+};
+std::vector<std::string> render_sweep(const SweepOptions& opt);
 
 // Grid of the given PNGs (all the same size) scaled to cell_width pixels wide; cols = 0:
 // about square. Written with VTK image filters (vtkImageResize, vtkImageAppend).
