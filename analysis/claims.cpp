@@ -224,6 +224,13 @@ ClaimResult evaluate_claim(const ClaimSpec& c, const Scenario& sc, const Series&
   r.measured = m;
   bool ok = true;
   std::string expect;
+  compare_measured(c, m, ok, expect);
+  r.pass = ok && extra_ok && std::isfinite(m);
+  r.detail = c.label + where + " = " + fmt(m) + " (expected " + expect + ")";
+  return r;
+}
+
+void compare_measured(const ClaimSpec& c, double m, bool& ok, std::string& expect) {
   if (c.has_equals) {
     const double tol = std::max(c.abs_tol, c.rel_tol * std::abs(c.equals));
     ok = ok && std::abs(m - c.equals) <= tol;
@@ -237,9 +244,6 @@ ClaimResult evaluate_claim(const ClaimSpec& c, const Scenario& sc, const Series&
     ok = ok && m <= c.at_most;
     expect += (expect.empty() ? "<= " : ", <= ") + fmt(c.at_most);
   }
-  r.pass = ok && extra_ok && std::isfinite(m);
-  r.detail = c.label + where + " = " + fmt(m) + " (expected " + expect + ")";
-  return r;
 }
 
 std::vector<ClaimResult> evaluate_claims(const Scenario& sc, const Series& s) {

@@ -50,6 +50,11 @@ struct ClaimResult {
 };
 
 ClaimResult evaluate_claim(const ClaimSpec& c, const Scenario& sc, const Series& s);
+
+// The comparisons of a claim on one measured value m (equals with max(abs_tol, rel_tol |x|),
+// at_least, at_most), for single runs and for the point estimates of ensemble claims: clears
+// `ok` when one fails and appends the expectation to `expect` ("1 +/- 0.02, <= 3").
+void compare_measured(const ClaimSpec& c, double m, bool& ok, std::string& expect);
 std::vector<ClaimResult> evaluate_claims(const Scenario& sc, const Series& s);
 
 // Least-squares exponential rate r of y ~ C exp(-r t) (y > 0).

@@ -76,22 +76,6 @@ void compare_interval(const ClaimSpec& c, double lo, double hi, bool& ok, std::s
   }
 }
 
-void compare_point(const ClaimSpec& c, double m, bool& ok, std::string& expect) {
-  if (c.has_equals) {
-    const double tol = std::max(c.abs_tol, c.rel_tol * std::abs(c.equals));
-    ok = ok && std::abs(m - c.equals) <= tol;
-    expect += fmt(c.equals) + " +/- " + fmt(tol);
-  }
-  if (c.has_at_least) {
-    ok = ok && m >= c.at_least;
-    expect += (expect.empty() ? ">= " : ", >= ") + fmt(c.at_least);
-  }
-  if (c.has_at_most) {
-    ok = ok && m <= c.at_most;
-    expect += (expect.empty() ? "<= " : ", <= ") + fmt(c.at_most);
-  }
-}
-
 std::string point_label(const SweepData& d, std::size_t g) {
   std::string s;
   for (std::size_t k = 0; k < d.keys.size(); ++k) s += (k ? ", " : "") + d.keys[k] + " = " + fmt(d.grid[g][k]);
@@ -183,7 +167,7 @@ ClaimResult evaluate_ensemble_claim(const ClaimSpec& c, const Scenario& sc, cons
       m = *cross;
       os << "the mean of " << c.statistic << " crosses " << c.level << " at " << c.along << " = " << m
          << " (t = " << d.times[pts[0]][f] << ")";
-      compare_point(c, m, ok, expect);
+      compare_measured(c, m, ok, expect);
     } else {
       const stats::PowerLawFit fit = stats::fit_power_law(x, y);
       m = fit.exponent;
@@ -199,7 +183,7 @@ ClaimResult evaluate_ensemble_claim(const ClaimSpec& c, const Scenario& sc, cons
         ok = std::abs(m - e) <= tol;
         expect = "the exponent of sqrt(log x / x) on this grid, " + fmt(e) + " +/- " + fmt(tol);
       }
-      compare_point(c, m, ok, expect);
+      compare_measured(c, m, ok, expect);
     }
     r.measured = m;
     r.pass = ok && std::isfinite(m);
@@ -223,7 +207,7 @@ ClaimResult evaluate_ensemble_claim(const ClaimSpec& c, const Scenario& sc, cons
   double m = 0;
   for (std::size_t f = 0; f < F; ++f) m = std::max(m, std::abs(mean(g, f) - ref[f]));
   os << "max over the frames of |mean " << c.statistic << " - " << c.reference << "|" << point_label(d, g) << " = " << m;
-  compare_point(c, m, ok, expect);
+  compare_measured(c, m, ok, expect);
   r.measured = m;
   r.pass = ok && std::isfinite(m);
   r.detail = c.label + ": " + os.str() + " (expected " + expect + ")";

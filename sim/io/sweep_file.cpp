@@ -83,13 +83,6 @@ std::string read_attr_string(hid_t obj, const char* name) {
   s.erase(std::find(s.begin(), s.end(), '\0'), s.end());
   return s;
 }
-std::uint64_t read_attr_u64(hid_t obj, const char* name) {
-  if (H5Aexists(obj, name) <= 0) return 0;
-  unsigned long long v = 0;
-  H a(H5Aopen(obj, name, H5P_DEFAULT), H5Aclose);
-  H5Aread(a, H5T_NATIVE_ULLONG, &v);
-  return v;
-}
 std::vector<double> read_attr_f64(hid_t obj, const char* name) {
   if (H5Aexists(obj, name) <= 0) return {};
   H a(H5Aopen(obj, name, H5P_DEFAULT), H5Aclose);
