@@ -57,6 +57,14 @@ class Model {
   // Oscillator models whose x holds phases (d = 1) return true: the writer adds
   // /particles/tokens/phase (value[T][N]) and views tokens as (cos theta, sin theta, 0).
   virtual bool phase_state() const { return false; }
+  // Density models (sim/models/circle_density.cpp) whose x holds the M cell averages of a density
+  // on the circle: the writer also exposes the state as the field /fields/density
+  // (sim/io/h5md_layout.hpp) and views cell i at (cos theta_i, sin theta_i, rho_i).
+  struct DensityField {
+    double beta = 0;
+    std::string normalization;  // "softmax" | "mean"
+  };
+  virtual const DensityField* density_field() const { return nullptr; }
   // Time-independent per-token arrays written once as /particles/tokens/<name> (e.g. frequency).
   virtual std::vector<std::pair<std::string, Vec>> per_token_constants() const { return {}; }
 

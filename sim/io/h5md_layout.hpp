@@ -10,10 +10,16 @@
 //   /particles/tokens/momentum   value[T][N][d] (second-order models); step/time hard links
 //   /particles/tokens/phase      value[T][N] (oscillator models, d = 1); step/time hard links
 //   /particles/tokens/<name>     [N] float64 time-independent per-token arrays (e.g. frequency)
+//   /fields/density              density models (sim/models/circle_density.cpp: the state is the
+//                                M cell averages rho_i of a density on the circle, unit mass
+//                                h sum_i rho_i = 1): attributes cells, cell_width h, beta,
+//                                normalization; grid[M] the cell centres (i + 1/2) h; value
+//                                [T][M][1], time, step hard links to the position series
 //   /particles/tokens_view/box   dimension = 3
 //   /particles/tokens_view/position  value[T][N][3]: d = 3 as is; d > 3 the fixed PCA basis of
 //                                frame 0; d = 2 (x, y, 0); d = 1 (x, 0, 0); phases
-//                                (cos, sin, 0); step/time hard links
+//                                (cos, sin, 0); densities (cos theta_i, sin theta_i, rho_i);
+//                                step/time hard links
 //   /observables/<name>          step[T], time[T] (hard links), value[T]
 //   /parameters                  datasets scenario (the resolved TOML), scenario_source (the
 //                                file as written); attributes name, space, model, integrator,
@@ -66,6 +72,9 @@ inline constexpr const char* kViewPosition = "/particles/tokens_view/position";
 inline constexpr const char* kViewStep = "/particles/tokens_view/position/step";
 inline constexpr const char* kViewTime = "/particles/tokens_view/position/time";
 inline constexpr const char* kViewValue = "/particles/tokens_view/position/value";
+inline constexpr const char* kFields = "/fields";
+inline constexpr const char* kDensity = "/fields/density";
+inline constexpr const char* kDensityGrid = "/fields/density/grid";
 inline constexpr const char* kObservables = "/observables";
 inline constexpr const char* kParameters = "/parameters";
 inline constexpr const char* kScenario = "/parameters/scenario";
@@ -125,6 +134,11 @@ inline constexpr const char* kT1 = "t1";
 inline constexpr const char* kPowerRate = "power_rate";
 inline constexpr const char* kPowerIntercept = "power_intercept";
 inline constexpr const char* kAmplitude = "amplitude";
+// /fields/density
+inline constexpr const char* kCells = "cells";
+inline constexpr const char* kCellWidth = "cell_width";
+inline constexpr const char* kBeta = "beta";
+inline constexpr const char* kNormalization = "normalization";
 }  // namespace attr
 
 // The value of the scenario_hash attribute for a stored scenario text.

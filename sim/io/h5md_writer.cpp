@@ -2,6 +2,7 @@
 
 #include <hdf5.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -56,6 +57,13 @@ void attr_ints(hid_t obj, const char* name, const std::vector<T>& v) {
   std::vector<long long> buf(v.begin(), v.end());
   hid_t a = H5Acreate2(obj, name, H5T_STD_I64LE, sp, H5P_DEFAULT, H5P_DEFAULT);
   H5Awrite(a, H5T_NATIVE_LLONG, buf.data());
+  H5Aclose(a); H5Sclose(sp);
+}
+void attr_doubles(hid_t obj, const char* name, const std::vector<double>& v) {
+  hsize_t n = v.size();
+  hid_t sp = n == 1 ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &n, nullptr);
+  hid_t a = H5Acreate2(obj, name, H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT);
+  H5Awrite(a, H5T_NATIVE_DOUBLE, v.data());
   H5Aclose(a); H5Sclose(sp);
 }
 void dataset_string(hid_t loc, const char* name, const std::string& value) {
@@ -236,6 +244,28 @@ void H5mdWriter::create(const Scenario& sc, const std::vector<std::string>& obse
     H5Gclose(pg);
     phase_view_ = true;
   }
+  if (const Model::DensityField* f = model ? model->density_field() : nullptr; f && d == 1) {
+    H5Gclose(group(file_, kFields));
+    hid_t dg = group(file_, kDensity);
+    const double h = 2 * M_PI / static_cast<double>(n);
+    attr_ints<long long>(dg, attr::kCells, {static_cast<long long>(n)});
+    attr_doubles(dg, attr::kCellWidth, {h});
+    attr_doubles(dg, attr::kBeta, {f->beta});
+    attr_string(dg, attr::kNormalization, f->normalization);
+    std::vector<double> grid(n);
+    for (Index i = 0; i < n; ++i) grid[i] = (static_cast<double>(i) + 0.5) * h;
+    hsize_t len = static_cast<hsize_t>(n);
+    hid_t sp = H5Screate_simple(1, &len, nullptr);
+    hid_t ds = H5Dcreate2(file_, kDensityGrid, H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    check_id(ds, "create the density grid", part);
+    H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, grid.data());
+    H5Dclose(ds);
+    H5Sclose(sp);
+    link_time_axis(file_, dg);
+    H5Lcreate_hard(file_, kPositionValue, dg, kValue, H5P_DEFAULT, H5P_DEFAULT);
+    H5Gclose(dg);
+    density_view_ = true;
+  }
   if (model) {
     for (const auto& [name, values] : model->per_token_constants()) {
       hsize_t len = static_cast<hsize_t>(values.size());
@@ -320,6 +350,15 @@ void H5mdWriter::write_frame(std::int64_t step, double t, const State& s, const 
     v.col(0) = s.x().col(0).array().cos();
     v.col(1) = s.x().col(0).array().sin();
     append(phase_, H5T_NATIVE_DOUBLE, s.u.data(), k, path_);
+  } else if (density_view_) {
+    const Index m = s.shape.n;
+    v = RowMat::Zero(m, 3);
+    for (Index i = 0; i < m; ++i) {
+      const double th = (static_cast<double>(i) + 0.5) * 2 * M_PI / static_cast<double>(m);
+      v(i, 0) = std::cos(th);
+      v(i, 1) = std::sin(th);
+      v(i, 2) = s.u[i];
+    }
   } else {
     v = (s.x().rowwise() - view_center_.transpose()) * view_basis_;
   }
@@ -466,6 +505,7 @@ void H5mdWriter::open_existing(const ResumePoint& rp, const std::vector<std::str
     phase_ = open(kPhaseValue);
     phase_view_ = true;
   }
+  density_view_ = H5Lexists(file_, kFields, H5P_DEFAULT) > 0 && H5Lexists(file_, kDensity, H5P_DEFAULT) > 0;
   for (const auto& name : observables) obs_.push_back(open(observable_value(name)));
   counters_ = open(kCountersValue);
   if (checkpoint_size > 0) integ_ = open(kIntegratorValue);

@@ -66,6 +66,7 @@ class H5mdWriter : public FrameSink {
   Handle file_ = -1;
   Handle step_ = -1, time_ = -1, pos_ = -1, mom_ = -1, view_ = -1, phase_ = -1;
   bool phase_view_ = false;
+  bool density_view_ = false;  // /fields/density: view cell i at (cos theta_i, sin theta_i, rho_i)
   std::vector<Handle> obs_;
   Handle counters_ = -1, integ_ = -1;
   Shape shape_;
