@@ -70,7 +70,18 @@ struct SweepOptions {
 };
 std::vector<std::string> render_sweep(const SweepOptions& opt);
 
-// Chart helpers of plots.cpp and sweep_plots.cpp (defined in plots.cpp).
+// A mean-field density run (Run::has_density): DIR/density.png, the heat map of rho over
+// (t, theta); with particles, the histogram of their angles (bins bins) per stored frame drawn
+// over it as contour lines (viz/density_plot.cpp). Returns the path written.
+struct DensityOptions {
+  Run* particles = nullptr;  // Run::has_angles()
+  std::size_t bins = 64;
+  int width = 900, height = 650;
+  bool quiet = false;
+};
+std::string render_density(Run& run, const DensityOptions& opt, const std::string& dir);
+
+// Chart helpers of plots.cpp, sweep_plots.cpp and density_plot.cpp (defined in plots.cpp).
 vtkSmartPointer<vtkContextView> make_view(int width, int height);  // white, offscreen
 // Renders the view and writes it as PNG (under a temporary name, renamed when complete).
 void save_view(vtkContextView* view, const std::string& path);
