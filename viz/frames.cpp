@@ -79,12 +79,6 @@ vtkSmartPointer<vtkLookupTable> make_lut(const std::string& quantity, double lo,
   return lut;
 }
 
-std::string fmt(const char* f, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
-
 }  // namespace
 
 std::vector<std::string> render_frames(Run& run, const FrameOptions& opt,

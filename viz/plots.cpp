@@ -1,5 +1,6 @@
 // Line plots of observables (vtkChartXY) and heat maps of matrices (vtkChartHistogram2D),
-// each drawn in an offscreen vtkContextView and saved as PNG.
+// each drawn in an offscreen vtkContextView and saved as PNG; and the chart helpers that the
+// other charts (sweep_plots.cpp, density_plot.cpp) share.
 #include <vtkAxis.h>
 #include <vtkBrush.h>
 #include <vtkChartHistogram2D.h>
@@ -8,12 +9,15 @@
 #include <vtkColorTransferFunction.h>
 #include <vtkContextScene.h>
 #include <vtkContextView.h>
+#include <vtkContourFilter.h>
 #include <vtkDoubleArray.h>
+#include <vtkIdList.h>
 #include <vtkImageData.h>
 #include <vtkNew.h>
 #include <vtkPNGWriter.h>
 #include <vtkPen.h>
 #include <vtkPlot.h>
+#include <vtkPolyData.h>
 #include <vtkRect.h>
 #include <vtkRenderWindow.h>
 #include <vtkRenderer.h>
@@ -23,6 +27,7 @@
 #include <vtkWindowToImageFilter.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -39,6 +44,18 @@ const unsigned char kPalette[][3] = {{31, 119, 180}, {255, 127, 14}, {44, 160, 4
                                      {214, 39, 40},  {148, 103, 189}, {140, 86, 75},
                                      {227, 119, 194}, {127, 127, 127}, {188, 189, 34},
                                      {23, 190, 207}};
+
+}  // namespace
+
+// --- chart helpers (declared in render_internal.hpp) -----------------------------------------
+
+vtkSmartPointer<vtkContextView> make_view(int width, int height) {
+  auto view = vtkSmartPointer<vtkContextView>::New();
+  view->GetRenderer()->SetBackground(1.0, 1.0, 1.0);
+  view->GetRenderWindow()->SetOffScreenRendering(1);
+  view->GetRenderWindow()->SetSize(width, height);
+  return view;
+}
 
 void save_view(vtkContextView* view, const std::string& path) {
   view->GetRenderWindow()->Render();
@@ -57,12 +74,58 @@ void save_view(vtkContextView* view, const std::string& path) {
   out.commit();
 }
 
-vtkSmartPointer<vtkContextView> make_view(int width, int height) {
-  auto view = vtkSmartPointer<vtkContextView>::New();
-  view->GetRenderer()->SetBackground(1.0, 1.0, 1.0);
-  view->GetRenderWindow()->SetOffScreenRendering(1);
-  view->GetRenderWindow()->SetSize(width, height);
-  return view;
+void style_axis(vtkAxis* a, const std::string& title, int font) {
+  a->SetTitle(title);
+  a->GetTitleProperties()->SetFontSize(font);
+  a->GetTitleProperties()->BoldOff();
+  a->GetLabelProperties()->SetFontSize(font - 2);
+}
+
+vtkSmartPointer<vtkColorTransferFunction> viridis(double lo, double hi) {
+  auto ctf = vtkSmartPointer<vtkColorTransferFunction>::New();
+  const double vir[5][3] = {{0.267, 0.005, 0.329}, {0.229, 0.322, 0.546},
+                            {0.128, 0.567, 0.551}, {0.369, 0.789, 0.383},
+                            {0.993, 0.906, 0.144}};
+  for (int k = 0; k < 5; ++k)
+    ctf->AddRGBPoint(lo + (hi - lo) * k / 4.0, vir[k][0], vir[k][1], vir[k][2]);
+  ctf->SetNanColor(0.6, 0.6, 0.6);
+  ctf->Build();
+  return ctf;
+}
+
+vtkSmartPointer<vtkTable> contour_segments(vtkImageData* img, const std::vector<double>& levels,
+                                           const std::string& label) {
+  vtkNew<vtkContourFilter> cf;
+  cf->SetInputData(img);
+  for (std::size_t k = 0; k < levels.size(); ++k) cf->SetValue(static_cast<int>(k), levels[k]);
+  cf->Update();
+  vtkPolyData* pd = cf->GetOutput();
+  vtkNew<vtkDoubleArray> sx, sy;
+  sx->SetName("x");
+  sy->SetName(label.c_str());
+  vtkNew<vtkIdList> ids;
+  for (vtkIdType c = 0; c < pd->GetNumberOfCells(); ++c) {
+    pd->GetCellPoints(c, ids);
+    for (vtkIdType k = 0; k + 1 < ids->GetNumberOfIds(); ++k) {
+      double a[3], b[3];
+      pd->GetPoint(ids->GetId(k), a);
+      pd->GetPoint(ids->GetId(k + 1), b);
+      sx->InsertNextValue(a[0]);
+      sy->InsertNextValue(a[1]);
+      sx->InsertNextValue(b[0]);
+      sy->InsertNextValue(b[1]);
+    }
+  }
+  auto seg = vtkSmartPointer<vtkTable>::New();
+  seg->AddColumn(sx);
+  seg->AddColumn(sy);
+  return seg;
+}
+
+std::string fmt(const char* format, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, format, v);
+  return buf;
 }
 
 std::string safe_file_part(std::string s) {
@@ -70,21 +133,6 @@ std::string safe_file_part(std::string s) {
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) c = '_';
   return s;
 }
-
-std::string fmt(const char* f, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
-
-void style_axis(vtkAxis* a, const std::string& title) {
-  a->SetTitle(title);
-  a->GetTitleProperties()->SetFontSize(15);
-  a->GetTitleProperties()->BoldOff();
-  a->GetLabelProperties()->SetFontSize(13);
-}
-
-}  // namespace
 
 std::vector<std::string> render_plots(const std::vector<Run*>& runs, const PlotOptions& opt,
                                       const std::string& dir) {
@@ -218,12 +266,7 @@ std::vector<std::string> render_heatmap(Run& run, const std::string& name, int w
       }
     if (hi <= lo) hi = lo + 1;
 
-    vtkNew<vtkColorTransferFunction> ctf;
-    const double vir[5][3] = {{0.267, 0.005, 0.329}, {0.229, 0.322, 0.546},
-                              {0.128, 0.567, 0.551}, {0.369, 0.789, 0.383},
-                              {0.993, 0.906, 0.144}};
-    for (int k = 0; k < 5; ++k) ctf->AddRGBPoint(lo + (hi - lo) * k / 4.0, vir[k][0], vir[k][1], vir[k][2]);
-    ctf->Build();
+    auto ctf = viridis(lo, hi);
 
     auto view = make_view(width, height);
     vtkNew<vtkChartHistogram2D> chart;

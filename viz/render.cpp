@@ -149,6 +149,13 @@ int render_main(const std::vector<std::string>& args) {
   app.add_option("--plot", plot_opt, "observables to plot against time: all | NAME,...");
   app.add_flag("--log", log_y, "logarithmic y axis for --plot");
   app.add_option("--heatmap", heatmap, "heat map of /analysis/matrices/NAME");
+  // Mean-field density runs (/fields/density): a space-time heat map, density.png.
+  std::string particles;
+  std::size_t bins = 64;
+  app.add_option("--particles", particles,
+                 "density runs: overlay the angle histogram of this particle run (d = 2 on the "
+                 "circle, or an oscillator run) as contour lines");
+  app.add_option("--bins", bins, "histogram bins for --particles (default 64)");
   app.add_flag("-q,--quiet", quiet, "print nothing but errors");
   // Sweep files (attnflow run of an [ensemble] / [[sweep]] scenario): phase diagrams, curves.
   std::string statistic;
@@ -222,7 +229,8 @@ int render_main(const std::vector<std::string>& args) {
     }
     if (!plot_opt.empty() || !heatmap.empty() || !frames_opt.empty() || !times_opt.empty() ||
         app.count("--animate") + app.count("--montage") + app.count("--max-frames") +
-                app.count("--color") + app.count("--trail") >
+                app.count("--color") + app.count("--trail") + app.count("--particles") +
+                app.count("--bins") >
             0) {
       std::cerr << "attnflow render: " << inputs.front()
                 << " is a sweep file: it is drawn as a phase diagram (or --curves); frame, "
@@ -287,20 +295,58 @@ int render_main(const std::vector<std::string>& args) {
                                app.count("--max-frames") > 0 || app.count("--color") > 0 ||
                                app.count("--trail") > 0;
   const bool do_frames = explicit_frames || (plot_opt.empty() && heatmap.empty());
+  // Density runs draw density.png where other runs draw frames, and always with --particles.
+  const bool overlay = app.count("--particles") + app.count("--bins") > 0;
+  if (overlay && (bins < 2 || bins > 4096)) {
+    std::cerr << "attnflow render: --bins must be in [2, 4096]\n";
+    return 2;
+  }
+  if (!particles.empty() && !fs::exists(particles)) {
+    std::cerr << "attnflow render: --particles " << particles << ": no such file\n";
+    return 2;
+  }
 
   // --- read inputs (exit 4 on unreadable files) and validate requests (exit 2) ---
   std::vector<std::unique_ptr<Run>> runs;
+  std::unique_ptr<Run> particle_run;
   std::vector<std::vector<std::size_t>> selected;
   std::vector<std::string> plot_names;
   try {
     for (const auto& p : inputs) runs.push_back(std::make_unique<Run>(p));
+    if (!particles.empty()) particle_run = std::make_unique<Run>(particles);
   } catch (const attnflow::Error& e) {
     std::cerr << "attnflow render: " << e.what() << "\n";
     return 4;
   }
   try {
+    if (overlay) {
+      if (runs.size() != 1 || !runs.front()->has_density())
+        throw InputError((runs.size() != 1 ? std::string("give one density run file")
+                                           : inputs.front() + ": no /fields/density (not a "
+                                                              "mean-field density run)") +
+                         "; --particles and --bins overlay particles on a density run");
+      if (!particle_run)
+        throw InputError("--bins: give the particle run with --particles P.h5");
+      if (!particle_run->has_angles())
+        throw InputError(particles + ": no token angles for --particles: neither phases (" +
+                         "/particles/tokens/phase) nor d = 2 positions on the circle (d = " +
+                         std::to_string(particle_run->dim()) + ")");
+      if (particle_run->times().empty())
+        throw InputError(particles + ": the particle run has no frames");
+    }
+    for (auto& r : runs) {
+      if (!r->has_density()) continue;
+      if (explicit_frames)
+        throw InputError(r->path() + " is a mean-field density run: it is drawn as a space-time "
+                         "heat map (density.png); frame options are for particle runs");
+      if (r->density().frames == 0) throw InputError(r->path() + ": /fields/density has no frames");
+    }
     if (do_frames) {
       for (auto& r : runs) {
+        if (r->has_density()) {
+          selected.emplace_back();
+          continue;
+        }
         if (!r->has_trajectory())
           throw InputError(r->path() + ": no trajectory to draw "
                            "(/particles/tokens_view/position/value is missing)");
@@ -361,6 +407,7 @@ int render_main(const std::vector<std::string>& args) {
   // --- a display for VTK (it aborts without one) ---
   if (!display_usable()) {
     runs.clear();  // close the input files: the renderer child opens them itself
+    particle_run.reset();
     return run_under_xvfb();
   }
 
@@ -374,7 +421,7 @@ int render_main(const std::vector<std::string>& args) {
     if (ec || !fs::is_directory(out_dir))
       throw OutputError("cannot create output directory " + out_dir + ": " + ec.message());
 
-    if (do_frames) {
+    if (do_frames || overlay) {
       for (std::size_t k = 0; k < runs.size(); ++k) {
         Run& run = *runs[k];
         std::string dir = out_dir;
@@ -383,6 +430,19 @@ int render_main(const std::vector<std::string>& args) {
           fs::create_directories(dir, ec);
           if (ec) throw OutputError("cannot create " + dir + ": " + ec.message());
         }
+        if (run.has_density()) {
+          DensityOptions dopt;
+          dopt.particles = particle_run.get();
+          dopt.bins = bins;
+          if (app.count("--size") > 0) {
+            dopt.width = width;
+            dopt.height = height;
+          }
+          dopt.quiet = quiet;
+          say(quiet, "wrote " + render_density(run, dopt, dir));
+          continue;
+        }
+        if (!do_frames) continue;
         FrameOptions fo;
         fo.frames = selected[k];
         fo.color = color;

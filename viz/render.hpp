@@ -44,6 +44,19 @@
 //   --curves: mean +/- 2 stderr against t at up to 6 evenly spaced grid points.
 //   Default output: DIR/phase_NAME.png or DIR/curves_NAME.png, DIR = SWEEP_render.
 //
+// Mean-field density runs (a file with /fields/density, H5mdReader::density_field;
+// viz/density_plot.cpp): drawn where a particle run's frames would be, as DIR/density.png, a
+// space-time heat map of rho with t across, theta in [0, 2 pi) up (ticks 0, pi/2, pi, 3pi/2,
+// 2pi), viridis with a colour bar, the run name as title. Frame options are refused for it.
+//   attnflow render DENSITY.h5 [-o DIR] [--particles P.h5 [--bins B]] [--size WxH]
+//   --particles P.h5       over the heat map, the histogram of P's token angles at each of P's
+//                          own stored frames (a density with unit mass on [0, 2 pi), like rho)
+//                          as white contour lines on a black rim at a few round levels of rho,
+//                          named in the title. P: a run on the circle (d = 2 positions, angle
+//                          atan2(y, x)) or an oscillator run (/particles/tokens/phase mod 2 pi).
+//   --bins B               histogram bins (default 64, 2 <= B <= 4096)
+//   --size WxH             default 900x650
+//
 // Display: VTK 9.1 on Debian renders only through X. Without a usable $DISPLAY, render_main
 // re-runs the current program under `xvfb-run -a -s "-screen 0 1280x1024x24 -noreset"`
 // (marker variable ATTNFLOW_RENDER_UNDER_XVFB prevents loops) and says so on stderr. It runs

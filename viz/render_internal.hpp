@@ -7,7 +7,15 @@
 #include <string>
 #include <vector>
 
+#include <vtkSmartPointer.h>
+
 #include "viz/run_data.hpp"
+
+class vtkAxis;
+class vtkColorTransferFunction;
+class vtkContextView;
+class vtkImageData;
+class vtkTable;
 
 namespace attnflow::viz {
 
@@ -61,6 +69,30 @@ struct SweepOptions {
   int width = 900, height = 700;
 };
 std::vector<std::string> render_sweep(const SweepOptions& opt);
+
+// A mean-field density run (Run::has_density): DIR/density.png, the heat map of rho over
+// (t, theta); with particles, the histogram of their angles (bins bins) per stored frame drawn
+// over it as contour lines (viz/density_plot.cpp). Returns the path written.
+struct DensityOptions {
+  Run* particles = nullptr;  // Run::has_angles()
+  std::size_t bins = 64;
+  int width = 900, height = 650;
+  bool quiet = false;
+};
+std::string render_density(Run& run, const DensityOptions& opt, const std::string& dir);
+
+// Chart helpers of plots.cpp, sweep_plots.cpp and density_plot.cpp (defined in plots.cpp).
+vtkSmartPointer<vtkContextView> make_view(int width, int height);  // white, offscreen
+// Renders the view and writes it as PNG (under a temporary name, renamed when complete).
+void save_view(vtkContextView* view, const std::string& path);
+void style_axis(vtkAxis* a, const std::string& title, int font = 15);  // labels font - 2
+vtkSmartPointer<vtkColorTransferFunction> viridis(double lo, double hi);
+// The level sets of a point-centred image at the given levels, as a two-column table (x, y)
+// of point pairs for a vtkPlotLine with SetPolyLine(false); no rows if nothing is crossed.
+vtkSmartPointer<vtkTable> contour_segments(vtkImageData* img, const std::vector<double>& levels,
+                                           const std::string& label);
+std::string fmt(const char* format, double v);  // snprintf of one number
+std::string safe_file_part(std::string s);     // letters, digits, - _ . kept; others _
 
 // Grid of the given PNGs (all the same size) scaled to cell_width pixels wide; cols = 0:
 // about square. Written with VTK image filters (vtkImageResize, vtkImageAppend).

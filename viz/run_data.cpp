@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <numbers>
 
 #include "sim/core/error.hpp"
 #include "sim/io/h5md_layout.hpp"
@@ -18,9 +19,11 @@ Run::Run(const std::string& path)
   space_ = m.space;
   d_ = m.d > 0 ? static_cast<int>(m.d) : static_cast<int>(r.dim());
 
-  // The trajectory: tokens_view, else the full positions; [T][N][D] either way.
+  // The trajectory: tokens_view, else the full positions; [T][N][D] either way. A density run
+  // has none: its positions are a hard link to /fields/density/value.
+  density_ = r.has_density_field();
   view_ds_ = r.has_view();
-  if (view_ds_ || r.has_positions()) {
+  if (!density_ && (view_ds_ || r.has_positions())) {
     const char* ds = view_ds_ ? h5md::kViewValue : h5md::kPositionValue;
     if (r.shape(ds).size() != 3) throw IoError(path + ": " + ds + " must be [T][N][D]");
     T_ = static_cast<std::size_t>(r.frames());
@@ -120,6 +123,28 @@ std::vector<double> Run::token_scalar(const std::string& quantity) {
 bool Run::has_token_scalar(const std::string& quantity) const {
   if (quantity == "index" || quantity == "speed") return true;
   return quantity != "view" && reader_->has_token_series(quantity);
+}
+
+bool Run::has_angles() const {
+  if (reader_->has_token_series("phase")) return true;
+  return reader_->has_token_series("position") && reader_->shape(h5md::kPositionValue).size() == 3 &&
+         reader_->shape(h5md::kPositionValue)[2] == 2;
+}
+
+std::vector<double> Run::angles() const {
+  const bool phase = reader_->has_token_series("phase");
+  if (!phase && !has_angles())
+    throw ConfigError(path_ + ": no token angles (neither " + h5md::kPhaseValue + " nor d = 2 positions)");
+  const TokenSeries s = reader_->token_series(phase ? "phase" : "position");
+  const double two_pi = 2 * std::numbers::pi;
+  std::vector<double> out(s.frames * s.tokens);
+  for (std::size_t p = 0; p < out.size(); ++p) {
+    const double* x = &s.data[p * s.components];
+    double a = phase ? std::fmod(x[0], two_pi) : std::atan2(x[1], x[0]);
+    if (a < 0) a += two_pi;
+    out[p] = a >= two_pi ? 0.0 : a;  // a tiny negative angle + 2 pi can round to 2 pi; NaN stays
+  }
+  return out;
 }
 
 }  // namespace attnflow::viz

@@ -2,7 +2,8 @@
 // (sim/io/h5md_reader.hpp) that adds the renderer's conventions: a file without a trajectory
 // can still be plotted, the view is [T][N][3] (the first three coordinates when a file has no
 // tokens_view), per-token colours ("index", "speed", "phase", any per-token series), the name
-// falls back to the file stem, and non-scalar observables are left out of plots.
+// falls back to the file stem, non-scalar observables are left out of plots, and a mean-field
+// density run (/fields/density) has no trajectory.
 // Every failure to read is an attnflow::Error naming the file and the reason; render_main maps
 // it to exit code 4.
 #pragma once
@@ -66,6 +67,14 @@ class Run {
   std::vector<std::string> matrix_names() const { return reader_->matrix_names(); }
   Matrix matrix(const std::string& name) const { return reader_->matrix(name); }
 
+  // /fields/density of a mean-field density run (H5mdReader::density_field).
+  bool has_density() const { return density_; }
+  DensityField density() const { return reader_->density_field(); }
+  // Token angles in [0, 2 pi), [T][N] row-major: the phases mod 2 pi of an oscillator run,
+  // else atan2(y, x) of d = 2 positions (a run on the circle). has_angles(): either exists.
+  bool has_angles() const;
+  std::vector<double> angles() const;
+
  private:
   std::unique_ptr<H5mdReader> reader_;
   std::string path_;
@@ -73,6 +82,7 @@ class Run {
   int d_ = 0;
   std::size_t T_ = 0, N_ = 0;
   bool view_ds_ = false;  // the file has tokens_view (else the view is cut from the positions)
+  bool density_ = false;  // the file has /fields/density (and then no trajectory)
   std::vector<double> time_;
   std::vector<std::int64_t> step_;
   std::optional<std::vector<double>> view_;

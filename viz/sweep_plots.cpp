@@ -8,7 +8,6 @@
 // as PNG under a temporary name, renamed when complete (PendingFile).
 #include <vtkAxis.h>
 #include <vtkBrush.h>
-#include <vtkCellArray.h>
 #include <vtkChartHistogram2D.h>
 #include <vtkChartLegend.h>
 #include <vtkChartXY.h>
@@ -16,24 +15,15 @@
 #include <vtkColorTransferFunction.h>
 #include <vtkContextScene.h>
 #include <vtkContextView.h>
-#include <vtkContourFilter.h>
 #include <vtkDoubleArray.h>
-#include <vtkFloatArray.h>
-#include <vtkIdList.h>
 #include <vtkImageData.h>
 #include <vtkNew.h>
-#include <vtkPNGWriter.h>
 #include <vtkPen.h>
 #include <vtkPlotArea.h>
 #include <vtkPlotLine.h>
-#include <vtkPointData.h>
-#include <vtkPolyData.h>
 #include <vtkRect.h>
-#include <vtkRenderWindow.h>
-#include <vtkRenderer.h>
 #include <vtkTable.h>
 #include <vtkTextProperty.h>
-#include <vtkWindowToImageFilter.h>
 
 #include <algorithm>
 #include <cmath>
@@ -52,50 +42,6 @@ const unsigned char kPalette[][3] = {{31, 119, 180}, {255, 127, 14}, {44, 160, 4
                                      {214, 39, 40},  {148, 103, 189}, {140, 86, 75},
                                      {227, 119, 194}, {127, 127, 127}, {188, 189, 34},
                                      {23, 190, 207}};
-
-std::string fmt(const char* f, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
-
-void style_axis(vtkAxis* a, const std::string& title) {
-  a->SetTitle(title);
-  a->GetTitleProperties()->SetFontSize(16);
-  a->GetTitleProperties()->BoldOff();
-  a->GetLabelProperties()->SetFontSize(14);
-}
-
-vtkSmartPointer<vtkContextView> make_view(int width, int height) {
-  auto view = vtkSmartPointer<vtkContextView>::New();
-  view->GetRenderer()->SetBackground(1.0, 1.0, 1.0);
-  view->GetRenderWindow()->SetOffScreenRendering(1);
-  view->GetRenderWindow()->SetSize(width, height);
-  return view;
-}
-
-void save_view(vtkContextView* view, const std::string& path) {
-  view->GetRenderWindow()->Render();
-  vtkNew<vtkWindowToImageFilter> grab;
-  grab->SetInput(view->GetRenderWindow());
-  grab->SetInputBufferTypeToRGB();
-  grab->ReadFrontBufferOff();
-  grab->Update();
-  check_interrupted();
-  PendingFile out(path);
-  vtkNew<vtkPNGWriter> png;
-  png->SetInputConnection(grab->GetOutputPort());
-  png->SetFileName(out.temp().c_str());
-  png->Write();
-  if (png->GetErrorCode() != 0 || !fs::exists(out.temp())) throw OutputError("cannot write " + path);
-  out.commit();
-}
-
-std::string safe_file_part(std::string s) {
-  for (char& c : s)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) c = '_';
-  return s;
-}
 
 // Coordinate of a swept value on its axis: log10 for log-spaced axes.
 double coord(const SweepData& s, std::size_t k, double v) {
@@ -145,14 +91,7 @@ void draw_heatmap(const Grid2& g, const std::string& stat, double level, int wid
   vtkNew<vtkImageData> img;  // pixels centred on the grid values
   fill(img, g.x.front() - dx / 2, g.y.front() - dy / 2);
 
-  vtkNew<vtkColorTransferFunction> ctf;  // viridis
-  const double vir[5][3] = {{0.267, 0.005, 0.329}, {0.229, 0.322, 0.546},
-                            {0.128, 0.567, 0.551}, {0.369, 0.789, 0.383},
-                            {0.993, 0.906, 0.144}};
-  for (int k = 0; k < 5; ++k)
-    ctf->AddRGBPoint(lo + (hi - lo) * k / 4.0, vir[k][0], vir[k][1], vir[k][2]);
-  ctf->SetNanColor(0.6, 0.6, 0.6);
-  ctf->Build();
+  auto ctf = viridis(lo, hi);
 
   auto view = make_view(width, height);
   vtkNew<vtkChartHistogram2D> chart;
@@ -165,42 +104,20 @@ void draw_heatmap(const Grid2& g, const std::string& stat, double level, int wid
                           static_cast<float>(height - 36)));
   chart->SetTitle(g.title);
   chart->GetTitleProperties()->SetFontSize(17);
-  style_axis(chart->GetAxis(vtkAxis::BOTTOM), g.xtitle);
-  style_axis(chart->GetAxis(vtkAxis::LEFT), g.ytitle);
+  style_axis(chart->GetAxis(vtkAxis::BOTTOM), g.xtitle, 16);
+  style_axis(chart->GetAxis(vtkAxis::LEFT), g.ytitle, 16);
   if (auto* legend = vtkColorLegend::SafeDownCast(chart->GetLegend())) {
     legend->SetTitle("mean " + stat);
     legend->GetLabelProperties()->SetFontSize(13);
   }
 
   // The level set mean = level, from the point-centred image, as segments of a vtkPlotLine.
-  vtkNew<vtkTable> seg;
+  vtkSmartPointer<vtkTable> seg;  // outlives the render
   if (level > lo && level < hi && nx > 1 && ny > 1) {
     vtkNew<vtkImageData> pimg;
     fill(pimg, g.x.front(), g.y.front());
-    vtkNew<vtkContourFilter> cf;
-    cf->SetInputData(pimg);
-    cf->SetValue(0, level);
-    cf->Update();
-    vtkPolyData* pd = cf->GetOutput();
-    vtkNew<vtkDoubleArray> sx, sy;
-    sx->SetName("x");
-    sy->SetName(("mean = " + fmt("%g", level)).c_str());
-    vtkNew<vtkIdList> ids;
-    for (vtkIdType c = 0; c < pd->GetNumberOfCells(); ++c) {
-      pd->GetCellPoints(c, ids);
-      for (vtkIdType k = 0; k + 1 < ids->GetNumberOfIds(); ++k) {
-        double a[3], b[3];
-        pd->GetPoint(ids->GetId(k), a);
-        pd->GetPoint(ids->GetId(k + 1), b);
-        sx->InsertNextValue(a[0]);
-        sy->InsertNextValue(a[1]);
-        sx->InsertNextValue(b[0]);
-        sy->InsertNextValue(b[1]);
-      }
-    }
-    if (sx->GetNumberOfTuples() > 0) {
-      seg->AddColumn(sx);
-      seg->AddColumn(sy);
+    seg = contour_segments(pimg, {level}, "mean = " + fmt("%g", level));
+    if (seg->GetNumberOfRows() > 0) {
       vtkNew<vtkPlotLine> line;
       line->SetPolyLine(false);  // every pair of points is one segment
       line->SetInputData(seg, 0, 1);
@@ -284,8 +201,8 @@ std::vector<std::string> render_sweep(const SweepOptions& opt) {
                             static_cast<float>(opt.height - 16)));
     chart->SetTitle(stat + ": ensemble mean +/- 2 stderr (" + ens + ")");
     chart->GetTitleProperties()->SetFontSize(17);
-    style_axis(chart->GetAxis(vtkAxis::BOTTOM), "t");
-    style_axis(chart->GetAxis(vtkAxis::LEFT), "mean " + stat);
+    style_axis(chart->GetAxis(vtkAxis::BOTTOM), "t", 16);
+    style_axis(chart->GetAxis(vtkAxis::LEFT), "mean " + stat, 16);
     std::vector<vtkSmartPointer<vtkTable>> keep;
     for (std::size_t c = 0; c < pts.size(); ++c) {
       const std::size_t g = pts[c];

@@ -33,6 +33,11 @@
 //                                power_intercept (written by `attnflow analyze --write-fits`;
 //                                the renderer also honours amplitude)
 //   /analysis/matrices/<name>    [N][N] or [H][N][N] (`attnflow analyze --ssa --write-matrices`)
+//   /fields/density              mean-field density runs on the circle: attributes cells (M),
+//                                cell_width (h = 2 pi / M), beta, normalization ("softmax" |
+//                                "mean"); grid[M] cell centres (i + 1/2) h; value[T][M][1] (or
+//                                [T][M]) cell averages rho_i(t), h sum_i rho_i = 1 (a hard link
+//                                to position/value); time[T] (a hard link to position/time)
 //
 // Every per-frame dataset has an unlimited first axis and is chunked one frame per chunk; the
 // file is flushed after every frame. The complete frames of a file are those every per-frame
@@ -87,6 +92,11 @@ inline constexpr const char* kIntegratorValue = "/checkpoint/integrator/value";
 inline constexpr const char* kAnalysis = "/analysis";
 inline constexpr const char* kFits = "/analysis/fits";
 inline constexpr const char* kMatrices = "/analysis/matrices";
+inline constexpr const char* kFields = "/fields";
+inline constexpr const char* kDensity = "/fields/density";
+inline constexpr const char* kDensityGrid = "/fields/density/grid";
+inline constexpr const char* kDensityValue = "/fields/density/value";
+inline constexpr const char* kDensityTime = "/fields/density/time";
 
 // Members of a time-dependent element (H5MD: a group holding step, time and value).
 inline constexpr const char* kStep = "step";

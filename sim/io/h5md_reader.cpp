@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <limits>
+#include <numbers>
 #include <optional>
 
 #include "sim/config/scenario.hpp"
@@ -665,6 +666,40 @@ StoredMatrix H5mdReader::matrix(const std::string& name) const {
   m.cols = dm[dm.size() - 1];
   if (m.rows == 0 || m.cols == 0 || m.heads == 0) impl_->config(p + " is empty");
   return m;
+}
+
+bool H5mdReader::has_density_field() const {
+  if (!impl_->exists(kDensity)) return false;
+  const H5I_type_t t = impl_->kind_of(kDensity);
+  if (t == H5I_BADID) impl_->damaged(std::string("cannot open ") + kDensity);
+  return t == H5I_GROUP;
+}
+
+DensityField H5mdReader::density_field() const {
+  if (!has_density_field()) impl_->config(std::string("no density field (no group ") + kDensity + ")");
+  const Dims g = impl_->dims(kDensityGrid), v = impl_->dims(kDensityValue), t = impl_->dims(kDensityTime);
+  if (g.size() != 1 || g[0] == 0) impl_->config(std::string(kDensityGrid) + " must be [M] with M > 0");
+  if (!(v.size() == 2 || (v.size() == 3 && v[2] == 1)) || v[1] != g[0])
+    impl_->config(std::string(kDensityValue) + " must be [T][M][1] or [T][M] with M = " +
+                  std::to_string(g[0]) + " (the size of " + kDensityGrid + ")");
+  if (t.size() != 1) impl_->config(std::string(kDensityTime) + " must be [T]");
+  DensityField f;
+  f.cells = static_cast<std::size_t>(g[0]);
+  f.frames = static_cast<std::size_t>(std::min<hsize_t>({v[0], t[0], static_cast<hsize_t>(impl_->frames)}));
+  Id grp = impl_->group(kDensity);
+  const auto cells = impl_->attr_number<long long>(grp.get(), kDensity, attr::kCells, H5T_NATIVE_LLONG);
+  if (cells && *cells != static_cast<long long>(f.cells))
+    impl_->config(std::string(kDensity) + ": attribute cells = " + std::to_string(*cells) + " but " +
+                  kDensityGrid + " has " + std::to_string(f.cells) + " values");
+  f.cell_width = impl_->attr_number<double>(grp.get(), kDensity, attr::kCellWidth, H5T_NATIVE_DOUBLE)
+                     .value_or(2 * std::numbers::pi / static_cast<double>(f.cells));
+  f.beta = impl_->attr_number<double>(grp.get(), kDensity, attr::kBeta, H5T_NATIVE_DOUBLE)
+               .value_or(std::numeric_limits<double>::quiet_NaN());
+  f.normalization = impl_->attr_string(grp.get(), kDensity, attr::kNormalization).value_or("");
+  f.grid = impl_->read_rows<double>(kDensityGrid, 0, g[0], H5T_NATIVE_DOUBLE);
+  f.time = impl_->read_rows<double>(kDensityTime, 0, f.frames, H5T_NATIVE_DOUBLE);
+  f.value = impl_->read_rows<double>(kDensityValue, 0, f.frames, H5T_NATIVE_DOUBLE);
+  return f;
 }
 
 void H5mdReader::write_fit(const std::string& observable, const StoredFit& f) {

@@ -67,6 +67,17 @@ struct StoredMatrix {
   double at(std::size_t h, std::size_t i, std::size_t j) const { return data[(h * rows + i) * cols + j]; }
 };
 
+// /fields/density of a mean-field density run on the circle: cell averages rho_i(t) on M cells
+// of width h = 2 pi / M centred on grid[i] = (i + 1/2) h, unit mass (h sum_i rho_i = 1).
+struct DensityField {
+  std::size_t frames = 0, cells = 0;
+  double cell_width = 0, beta = 0;  // beta NaN if not recorded
+  std::string normalization;        // "softmax" | "mean" ("" if not recorded)
+  std::vector<double> grid, time;   // [M], [T]
+  std::vector<double> value;        // [T][M] row-major
+  double at(std::size_t t, std::size_t i) const { return value[t * cells + i]; }
+};
+
 struct StoredCheckpoint {
   std::int64_t rhs_evals = 0, oracle_calls = 0, rejected = 0;
   std::vector<double> integrator;
@@ -128,6 +139,10 @@ class H5mdReader {
   std::map<std::string, StoredFit> fits() const;  // only groups with a rate
   std::vector<std::string> matrix_names() const;
   StoredMatrix matrix(const std::string& name) const;
+  // /fields/density (cut to the complete frames). ConfigError if absent or if the shapes of
+  // grid, value and time and the attribute cells disagree.
+  bool has_density_field() const;
+  DensityField density_field() const;
 
   // --- what analyze adds (Update access) ------------------------------------------------------
   // /analysis/fits/<observable>: the finite members of `fit` as attributes (replacing earlier).
