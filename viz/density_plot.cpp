@@ -70,6 +70,10 @@ std::string render_density(Run& run, const DensityOptions& opt, const std::strin
   for (double v : f.value)
     if (std::isfinite(v)) lo = std::min(lo, v), hi = std::max(hi, v);
   if (!std::isfinite(lo)) throw InputError(run.path() + ": /fields/density has no finite values");
+  // --log: colours (and overlay levels) in log10 rho over the 4 decades below the maximum.
+  const double floor_v = opt.log ? std::max(hi, 1e-300) * 1e-4 : 0;
+  auto scale = [&](double v) { return opt.log ? std::log10(std::max(v, floor_v)) : v; };
+  if (opt.log) lo = scale(lo), hi = scale(hi);
   if (hi <= lo) hi = lo + 1;
 
   // The heat map: pixel (i, j) is cell j of the frame of column i (NaN drawn grey).
@@ -84,7 +88,7 @@ std::string render_density(Run& run, const DensityOptions& opt, const std::strin
   for (std::size_t j = 0; j < M; ++j)
     for (std::size_t i = 0; i < T; ++i)
       *static_cast<double*>(img->GetScalarPointer(static_cast<int>(i), static_cast<int>(j), 0)) =
-          f.at(cols[i], j);
+          scale(f.at(cols[i], j));
   auto ctf = viridis(lo, hi);
 
   auto view = make_view(opt.width, opt.height);
@@ -95,7 +99,7 @@ std::string render_density(Run& run, const DensityOptions& opt, const std::strin
   style_axis(chart->GetAxis(vtkAxis::BOTTOM), "t", 16);
   style_axis(chart->GetAxis(vtkAxis::LEFT), "theta", 16);
   if (auto* legend = vtkColorLegend::SafeDownCast(chart->GetLegend())) {
-    legend->SetTitle("rho");
+    legend->SetTitle(opt.log ? "log10 rho" : "rho");
     legend->GetLabelProperties()->SetFontSize(13);
   }
   vtkNew<vtkDoubleArray> tick_pos;
@@ -137,7 +141,7 @@ std::string render_density(Run& run, const DensityOptions& opt, const std::strin
       }
       for (std::size_t j = 0; j < B + 2; ++j)
         *static_cast<double*>(hist->GetScalarPointer(static_cast<int>(i), static_cast<int>(j), 0)) =
-            used > 0 ? count[(j + B - 1) % B] / (used * bw) : 0.0;
+            scale(used > 0 ? count[(j + B - 1) % B] / (used * bw) : 0.0);
     }
     const std::vector<double> levels = round_levels(lo, hi);
     seg = contour_segments(hist, levels, "particle histogram");
@@ -159,7 +163,8 @@ std::string render_density(Run& run, const DensityOptions& opt, const std::strin
     std::string at;
     for (double v : levels) at += (at.empty() ? "" : ", ") + fmt("%g", v);
     title += "\nwhite lines: angle histogram of " + fs::path(p.path()).filename().string() +
-             " (N = " + std::to_string(N) + ", " + std::to_string(B) + " bins) at rho = " + at;
+             " (N = " + std::to_string(N) + ", " + std::to_string(B) + " bins) at " +
+             (opt.log ? "log10 rho = " : "rho = ") + at;
   }
   chart->SetTitle(title);
   chart->GetTitleProperties()->SetFontSize(16);

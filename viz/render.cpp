@@ -147,7 +147,7 @@ int render_main(const std::vector<std::string>& args) {
   app.add_option("--montage-frames", montage_frames,
                  "at most this many evenly spaced frames in the montage (default 16)");
   app.add_option("--plot", plot_opt, "observables to plot against time: all | NAME,...");
-  app.add_flag("--log", log_y, "logarithmic y axis for --plot");
+  app.add_flag("--log", log_y, "logarithmic y axis for --plot; log10(rho) colours for a density");
   app.add_option("--heatmap", heatmap, "heat map of /analysis/matrices/NAME");
   // Mean-field density runs (/fields/density): a space-time heat map, density.png.
   std::string particles;
@@ -434,6 +434,7 @@ int render_main(const std::vector<std::string>& args) {
           DensityOptions dopt;
           dopt.particles = particle_run.get();
           dopt.bins = bins;
+          dopt.log = log_y;
           if (app.count("--size") > 0) {
             dopt.width = width;
             dopt.height = height;

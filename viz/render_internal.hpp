@@ -76,6 +76,7 @@ std::vector<std::string> render_sweep(const SweepOptions& opt);
 struct DensityOptions {
   Run* particles = nullptr;  // Run::has_angles()
   std::size_t bins = 64;
+  bool log = false;  // colour and overlay levels in log10(rho), 4 decades below the maximum
   int width = 900, height = 650;
   bool quiet = false;
 };

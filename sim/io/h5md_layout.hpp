@@ -10,11 +10,6 @@
 //   /particles/tokens/momentum   value[T][N][d] (second-order models); step/time hard links
 //   /particles/tokens/phase      value[T][N] (oscillator models, d = 1); step/time hard links
 //   /particles/tokens/<name>     [N] float64 time-independent per-token arrays (e.g. frequency)
-//   /fields/density              density models (sim/models/circle_density.cpp: the state is the
-//                                M cell averages rho_i of a density on the circle, unit mass
-//                                h sum_i rho_i = 1): attributes cells, cell_width h, beta,
-//                                normalization; grid[M] the cell centres (i + 1/2) h; value
-//                                [T][M][1], time, step hard links to the position series
 //   /particles/tokens_view/box   dimension = 3
 //   /particles/tokens_view/position  value[T][N][3]: d = 3 as is; d > 3 the fixed PCA basis of
 //                                frame 0; d = 2 (x, y, 0); d = 1 (x, 0, 0); phases
@@ -33,11 +28,13 @@
 //                                power_intercept (written by `attnflow analyze --write-fits`;
 //                                the renderer also honours amplitude)
 //   /analysis/matrices/<name>    [N][N] or [H][N][N] (`attnflow analyze --ssa --write-matrices`)
-//   /fields/density              mean-field density runs on the circle: attributes cells (M),
+//   /fields/density              mean-field density runs on the circle (sim/models/
+//                                circle_density.cpp; written when the model has a
+//                                density_field()): attributes cells (M),
 //                                cell_width (h = 2 pi / M), beta, normalization ("softmax" |
 //                                "mean"); grid[M] cell centres (i + 1/2) h; value[T][M][1] (or
 //                                [T][M]) cell averages rho_i(t), h sum_i rho_i = 1 (a hard link
-//                                to position/value); time[T] (a hard link to position/time)
+//                                to position/value); time[T], step[T] (hard links to position/time, step)
 //
 // Every per-frame dataset has an unlimited first axis and is chunked one frame per chunk; the
 // file is flushed after every frame. The complete frames of a file are those every per-frame
@@ -77,9 +74,6 @@ inline constexpr const char* kViewPosition = "/particles/tokens_view/position";
 inline constexpr const char* kViewStep = "/particles/tokens_view/position/step";
 inline constexpr const char* kViewTime = "/particles/tokens_view/position/time";
 inline constexpr const char* kViewValue = "/particles/tokens_view/position/value";
-inline constexpr const char* kFields = "/fields";
-inline constexpr const char* kDensity = "/fields/density";
-inline constexpr const char* kDensityGrid = "/fields/density/grid";
 inline constexpr const char* kObservables = "/observables";
 inline constexpr const char* kParameters = "/parameters";
 inline constexpr const char* kScenario = "/parameters/scenario";
