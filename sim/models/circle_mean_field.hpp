@@ -25,7 +25,8 @@ constexpr int kCircleModes = 4;
 
 struct InitialDensity {
   std::vector<double> cos, sin;  // a_k, b_k, k = 1, 2, ...
-  bool given = false;            // a key was present
+  bool given = false;            // a non-empty array was given (the resolved scenario of a run
+                                 // records the defaults as [], which must mean "not given")
   double operator()(double theta) const {
     double f = 1;
     for (std::size_t k = 0; k < cos.size(); ++k) f += cos[k] * std::cos(double(k + 1) * theta);
@@ -39,9 +40,9 @@ struct InitialDensity {
 
 inline InitialDensity read_initial_density(Section& m) {
   InitialDensity d;
-  d.given = m.has("density_cos") || m.has("density_sin");
   d.cos = m.reals("density_cos", {});
   d.sin = m.reals("density_sin", {});
+  d.given = !d.cos.empty() || !d.sin.empty();
   // rho_0 >= 0: checked on a grid fine enough for the highest mode given (8 points per period).
   const std::size_t kmax = std::max(d.cos.size(), d.sin.size());
   const Index pts = std::max<Index>(4096, static_cast<Index>(64 * kmax));
