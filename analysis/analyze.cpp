@@ -25,6 +25,7 @@
 
 #include "analysis/compare.hpp"
 #include "analysis/ellipticity.hpp"
+#include "sim/kernels/circle_density.hpp"
 #include "analysis/ssa_oneshot.hpp"
 #include "sim/core/error.hpp"
 #include "sim/core/state.hpp"
@@ -39,11 +40,14 @@ struct Options {
   double t0 = -1, t1 = -1;
   std::vector<double> thresholds;
   bool absolute = false, ellipticity = false, write_fits = false;
+  std::string density;  // --density DENSITY.h5: particles against a mean-field density run
 };
 
 const char* kUsage =
     "usage: attnflow analyze RUN.h5 [RUN2.h5 ...] [--observable NAME]... [--window T0 T1]\n"
     "                        [--threshold X]... [--absolute] [--ellipticity] [--write-fits]\n"
+    "       attnflow analyze PARTICLES.h5 --density DENSITY.h5   (tokens on the circle against\n"
+    "                        a circle_density run: W1, r and modes per common frame time)\n"
     "       attnflow analyze RUN.h5 --ssa [--heads H] [--init default|figure|osn] [--frame K]\n"
     "                        [--seed S] [--write-matrices]   (one-shot SSA analysis)\n";
 
@@ -94,6 +98,7 @@ Options parse(const std::vector<std::string>& a) {
     } else if (s == "--absolute") o.absolute = true;
     else if (s == "--ellipticity") o.ellipticity = true;
     else if (s == "--write-fits") o.write_fits = true;
+    else if (s == "--density") { need(i, 1, s); o.density = a[++i]; }
     else if (!s.empty() && s[0] == '-') throw ConfigError("unknown option '" + s + "'");
     else o.files.push_back(s);
   }
@@ -111,6 +116,49 @@ std::unique_ptr<H5mdReader> open_run(const std::string& path, bool write) {
   r->require_run();
   r->require_frames(": nothing to analyze");
   return r;
+}
+
+// Token angles of frame k: phases (d = 1) or atan2 of positions on the circle (d = 2).
+Vec token_angles(const H5mdReader& r, std::int64_t k, const std::string& path) {
+  const RowMat x = r.positions(k);
+  Vec th(x.rows());
+  if (x.cols() == 1) th = x.col(0);
+  else if (x.cols() == 2)
+    for (Index i = 0; i < x.rows(); ++i) th[i] = std::atan2(x(i, 1), x(i, 0));
+  else
+    throw ConfigError(path + ": --density needs tokens on the circle (d = 2) or phases (d = 1), not d = " +
+                      std::to_string(x.cols()));
+  return th;
+}
+
+// Particles against a density run (issue 17, docs/mean_field.md 6 and 9), at every frame time
+// the two runs share (to 1e-9): the exact W1 on the circle, r and |modes 2, 3| of both.
+void compare_with_density(const std::string& ppath, const std::string& dpath) {
+  const auto p = open_run(ppath, false);
+  H5mdReader d(dpath, H5mdReader::Access::Read);
+  if (!d.has_density_field())
+    throw ConfigError(dpath + ": no /fields/density (not a circle_density run)");
+  const DensityField f = d.density_field();
+  const std::vector<double> tp = p->times();
+  std::printf("%s against the density %s (%zu cells)\n", ppath.c_str(), dpath.c_str(), f.cells);
+  std::printf("%10s %12s %10s %10s %10s %10s %10s %10s\n", "t", "W1", "r", "r_density", "|c2|",
+              "|c2|_dens", "|c3|", "|c3|_dens");
+  std::size_t shared = 0;
+  for (std::size_t k = 0; k < tp.size(); ++k) {
+    std::size_t j = 0;
+    while (j < f.frames && std::abs(f.time[j] - tp[k]) > 1e-9 * std::max(1.0, std::abs(tp[k]))) ++j;
+    if (j == f.frames) continue;
+    ++shared;
+    const Vec th = token_angles(*p, static_cast<std::int64_t>(k), ppath);
+    const Vec rho = Eigen::Map<const Vec>(f.value.data() + j * f.cells, static_cast<Index>(f.cells));
+    auto pm = [&](int m) { return 2 * M_PI * std::abs(empirical_fourier_coefficient(th, m)); };
+    auto dm = [&](int m) { return 2 * M_PI * std::abs(fourier_coefficient(rho, m)); };
+    std::printf("%10.6g %12.6g %10.6g %10.6g %10.6g %10.6g %10.6g %10.6g\n", tp[k],
+                w1_circle_particles_grid(th, rho), pm(1), dm(1), pm(2), dm(2), pm(3), dm(3));
+  }
+  if (shared == 0)
+    throw ConfigError(ppath + " and " + dpath + " share no frame time (" + span(tp) + " against " +
+                      span(f.time) + ")");
 }
 
 RunResult analyze_file(const Options& o, const std::string& path) {
@@ -296,6 +344,11 @@ int analyze_main(const std::vector<std::string>& args) {
     return e.exit_code();
   }
   try {
+    if (!o.density.empty()) {
+      if (o.files.size() != 1) throw ConfigError("--density compares one particle run with the density run");
+      compare_with_density(o.files[0], o.density);
+      return 0;
+    }
     std::vector<RunResult> runs;
     for (const auto& f : o.files) runs.push_back(analyze_file(o, f));
     print(o, runs);

@@ -11,6 +11,9 @@
 //   - --ellipticity: linear-image, affine-image and Mahalanobis residuals between the first and
 //     last frame of /particles/tokens/position (the test of sympformer.md 6.4; a softmax or
 //     LayerNorm run is its negative control, O(1) residual);
+//   - --density DENSITY.h5 (one particle run, tokens on the circle or phases): at every frame time
+//     the two runs share, the exact Wasserstein-1 distance on the circle between the tokens and
+//     the density of a circle_density run, and r, |c_2|, |c_3| of both (docs/mean_field.md 9);
 //   - --write-fits: stores /analysis/fits/<observable> with attributes rate, t0, t1, intercept
 //     (exponential fit) and power_rate, power_intercept, for the renderer to overlay.
 // Exit codes: 0 ok, 2 bad options or input (missing observable, empty window), 4 unreadable file.
