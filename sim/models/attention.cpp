@@ -235,7 +235,7 @@ ModelDoc attention_doc() {
   d.observables = {{"energy", "E_beta = (1/(2 beta N^2)) sum_ij exp(beta <Q x_i, K x_j>) "
                               "(beta = 0: (1/(2N^2)) <sum Q x_i, sum K x_j>); USA on the sphere "
                               "with Q = K = V = I ascends it (GLPR Lemma 3.6)", ""}};
-  for (auto& o : circle_mode_observable_docs("of the tokens' angles", circle_needs)) d.observables.push_back(o);
+  for (auto& o : circle_mode_observable_docs(false, circle_needs)) d.observables.push_back(o);
   d.observables.push_back({"w1_density", "the Wasserstein-1 distance on the circle (geodesic cost, "
                                          "exact through the CDFs) between the tokens' empirical "
                                          "measure and the mean-field companion density at t: "

@@ -134,7 +134,7 @@ ModelDoc circle_density_doc() {
       {"max_density", "max_i rho_i", ""},
       {"order_parameter", "r = 2 pi |rho_hat_1| (= mode_1)", ""},
   };
-  for (auto& o : circle_mode_observable_docs("of the density (2 pi |rho_hat_k|)")) d.observables.push_back(o);
+  for (auto& o : circle_mode_observable_docs(true)) d.observables.push_back(o);
   d.context = {"tokens.n = 4096", "tokens.d = 1"};
   d.notes = {"tokens.n is the number of cells and tokens.d = 1; [tokens] init is ignored (the "
              "density starts from density_cos / density_sin).",

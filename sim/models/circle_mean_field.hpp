@@ -76,13 +76,17 @@ inline std::vector<std::string> circle_mode_observables() {
   return v;
 }
 
-inline std::vector<ModelObservableDoc> circle_mode_observable_docs(const std::string& what,
+// density: the modes of a density run (2 pi |rho_hat_k|), else of the tokens' angles.
+inline std::vector<ModelObservableDoc> circle_mode_observable_docs(bool density,
                                                                   const std::string& needs = "") {
   std::vector<ModelObservableDoc> v;
-  for (int k = 1; k <= kCircleModes; ++k)
+  for (int k = 1; k <= kCircleModes; ++k) {
+    const std::string ks = std::to_string(k);
     v.push_back({circle_mode_name("mode_", k),
-                 "|(1/N) sum_j e^{i " + std::to_string(k) + " theta_j}| " + what +
+                 (density ? "2 pi |rho_hat_" + ks + "| = |int e^{i " + ks + " theta} rho dtheta|"
+                          : "|(1/N) sum_j e^{i " + ks + " theta_j}| of the tokens' angles") +
                      (k == 1 ? " (the order parameter r)" : ""), needs});
+  }
   for (int k = 1; k <= kCircleModes; ++k)
     v.push_back({circle_mode_name("growth_", k),
                  "log(mode_" + std::to_string(k) + "(t) / mode_" + std::to_string(k) +
