@@ -128,9 +128,12 @@ ModelDoc linear_attention_moments_doc() {
       {"energy", "-(1/2) tr(V (S + m m^T)): the linear_attention model's energy", ""},
       {"cov_trace", "tr S", ""},
   };
-  d.context = {"tokens.n = 4", "tokens.d = 3"};
+  // (the defaults A = V = identity, m = 0, S = I give C' = 2 C^2, which blows up at t = 1/2)
+  d.context = {"tokens.n = 4", "tokens.d = 3", "integrator.t_end = 0.2"};
   d.notes = {"tokens.n must be tokens.d + 1 and tokens.space \"euclidean\"; [tokens] init is "
              "overwritten with mean and covariance.",
+             "With the defaults (A = V = identity, mean 0, covariance I) C = S + m m^T obeys "
+             "C' = 2 C^2 and blows up at t = 1/2; V = -identity (as an array) contracts.",
              "The particle counterpart is linear_attention with its observable moment_residual "
              "(scenarios/linear_attention_moments.toml)."};
   return d;
