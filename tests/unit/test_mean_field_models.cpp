@@ -174,7 +174,7 @@ TEST_CASE("r_ott_antonsen is refused (exit 2, with the reason) off the OA manifo
                                       "\"wrapped_cauchy\"\nr0 = 0.2\n" + tail));
 }
 
-TEST_CASE("Kuramoto particles on the OA manifold follow r_ott_antonsen within 5/sqrt(N); uniform phases do not") {
+TEST_CASE("Kuramoto particles on the OA manifold follow r_ott_antonsen within 5/sqrt(N), and from uniform phases they leave it") {
   const Index n = 20000;
   // the sampling noise of z(0), ~0.7/sqrt(N), amplified up to ~3 times by the transient
   // (scenarios/kuramoto_oa_particles.toml: 0.9/sqrt(N) to 4.6/sqrt(N) over 26 seeds at N = 10^5)
@@ -244,7 +244,7 @@ TEST_CASE("ott_antonsen needs tokens.n = 1, tokens.d = 2 on R^2 (located errors)
 
 // ---- linear attention: moment_residual and the moment model -------------------------------------
 
-TEST_CASE("moment_residual of linear attention on R^d stays at round-off; on the sphere the closure fails") {
+TEST_CASE("moment_residual of linear attention on R^d stays at round-off, and on the sphere the closure fails") {
   const Scenario flat = test::scenario(linear_particles("euclidean", 2000, 0.0025, 2.0, 21));
   Simulation sim(flat);
   RunOptions opt;
