@@ -68,6 +68,30 @@ Kc = math.sqrt(8 / math.pi)
 print(f"Gaussian K_c = sigma sqrt(8/pi) = {Kc:.4f}; r_inf(1.1 K_c = 1.7554) = "
       f"{gaussian_rinf(1.7554):.5f}; r_inf(2.5) = {gaussian_rinf(2.5):.5f}")
 
+# --- Ott-Antonsen and linear-attention moments (docs/mean_field.md 5, 7, 10) ------------------------
+section("Ott-Antonsen closed form (ott_antonsen_relaxation, kuramoto_oa_particles)")
+
+
+def oa_r(t, r0, K, g):
+    """1/r^2 = e^(-2 a t)/r0^2 + (K/2)(1 - e^(-2 a t))/a, a = K/2 - gamma (docs/mean_field.md 5)."""
+    a, b = K / 2 - g, K / 2
+    return 1 / math.sqrt(math.exp(-2 * a * t) / r0 ** 2 - b * math.expm1(-2 * a * t) / a)
+
+
+for K in (2.0, 1.8):
+    print(f"K = {K:g}, gamma = 0.5, r0 = 0.2: r(2) = {oa_r(2, 0.2, K, 0.5):.10f}, "
+          f"r(30) = {oa_r(30, 0.2, K, 0.5):.10f}, r_inf = {math.sqrt(1 - 1 / K):.10f}")
+print(f"psi(30) = 0.3 * 30 - 2 pi = {0.3 * 30 - 2 * math.pi:.10f}")
+print(f"std of r(0) of 10^5 wrapped-Cauchy phases, r0 = 0.2: sqrt((1 - r0^2)/(2N)) = "
+      f"{math.sqrt((1 - 0.04) / 2e5):.5f}; 3/sqrt(N) = {3 / math.sqrt(1e5):.4f}, "
+      f"5/sqrt(N) = {5 / math.sqrt(1e5):.4f}")
+
+section("Linear-attention moments, A = I, V = -I (linear_attention_moments_ode)")
+for t in (1.0, 10.0):
+    c = [2 / (1 + 4 * t), 0.5 / (1 + t), 0.25 / (1 + 0.5 * t)]  # c_k / (1 + 2 c_k t)
+    print(f"t = {t:g}: energy = tr C / 2 = {sum(c) / 2:.10f}, cov_trace = tr C - m_1^2 = "
+          f"{sum(c) - 1 / (1 + 4 * t):.10f}")
+
 # --- Adler pairs (research/ssa.md 3.2) -----------------------------------------------------------
 section("Adler pairs (kuramoto_ssa_adler_pairs)")
 D = np.array([0, .3, .5, .7, .8, .85, .9, 1.0, 1.2, 1.5])

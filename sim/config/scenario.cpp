@@ -305,7 +305,7 @@ std::vector<double> Scenario::frame_times() const {
 }
 
 std::unique_ptr<Model> Scenario::build_model(std::uint64_t seed) const {
-  return model.build(BuildContext{shape(), tokens.space, seed, observe.quantities});
+  return model.build(BuildContext{shape(), tokens.space, seed, observe.quantities, integrator.t0});
 }
 
 std::string Scenario::grid_override(const SweepAxis& axis, double v) {

@@ -110,6 +110,7 @@ struct BuildContext {
   Space space;
   std::uint64_t seed;
   std::vector<std::string> observables;  // what the run will ask for (models may prepare)
+  double t0 = 0.0;                       // integrator.t0: where closed-form references start
 };
 
 }  // namespace attnflow

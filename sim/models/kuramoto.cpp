@@ -26,7 +26,10 @@
 //               N(0, I) (stream "model.tokens"), W = [...] (token_dim) or "random" N(0, 1/token_dim)
 //               (stream "model.W") -- SSA's omega = W x for one head
 // Initial phases (initial_phases): uniform in [0, 2 pi) (stream "model.phases") | zero |
-// from_tokens (keep [tokens] init).
+// from_tokens (keep [tokens] init) | wrapped_cauchy: i.i.d. from the wrapped Cauchy (Poisson
+// kernel) law with first moment r0 e^{i psi0}, psi0 + 2 atan((1 - r0)/(1 + r0) tan(pi (u - 1/2)))
+// (mean_field::wrapped_cauchy_angle, stream "model.phases"), independent of the frequencies: the
+// Ott-Antonsen manifold's initial condition alpha(omega, 0) = r0 e^{i psi0} (docs/mean_field.md 5).
 //
 // Observables:
 //   order_parameter  r = |(1/N) sum_j e^{i theta_j}|          psi  arg of the same
@@ -39,6 +42,11 @@
 //   r_theory         mean-field r_inf of the frequency law (uniform coupling): the largest root of
 //                    1 = K int_{-pi/2}^{pi/2} cos^2 phi g(K r sin phi) dphi (0 below K_c = 2/(pi g(0)));
 //                    Lorentzian: sqrt(1 - 2 gamma/K)
+//   r_ott_antonsen   the Ott-Antonsen r(t) = mean_field::oa_r_exact(r0, t - t0, K, gamma), the
+//                    closed-form solution of r' = (K/2 - gamma) r - (K/2) r^3 (t0 = integrator.t0):
+//                    exact for N -> infinity when the frequencies are Lorentzian (drawn or
+//                    quantiles), the coupling uniform and the phases wrapped Cauchy (the particles
+//                    start on the OA manifold); unavailable otherwise
 //   order_parameter_avg   mean of r over frames with t >= average_from
 //   pair_residual_locked / pair_residual_drifting  (pairs = true) max over locked / drifting pairs of
 //                    | J_ab <cos phi_ab>_frames - S_ssa(Delta_ab) |, S_ssa the SSA pair weight of
@@ -68,6 +76,7 @@
 #include "sim/core/rng.hpp"
 #include "sim/kernels/attention_stats.hpp"
 #include "sim/kernels/fast_exp.hpp"
+#include "sim/kernels/mean_field_odes.hpp"
 #include "sim/kernels/pair_stream.hpp"
 #include "sim/kernels/ssa_operator.hpp"
 #include "sim/core/parallel.hpp"
@@ -103,6 +112,10 @@ class KuramotoModel : public Flow {
     } else if (p_.initial == "uniform") {
       Rng rng = Rng::stream(seed, "model.phases");
       for (Index i = 0; i < x.rows(); ++i) x(i, 0) = 2 * M_PI * rng.uniform();
+    } else if (p_.initial == "wrapped_cauchy") {
+      Rng rng = Rng::stream(seed, "model.phases");
+      for (Index i = 0; i < x.rows(); ++i)
+        x(i, 0) = mean_field::wrapped_cauchy_angle(rng.uniform(), p_.r0, p_.psi0);
     }
   }
 
@@ -165,6 +178,7 @@ class KuramotoModel : public Flow {
       if (std::isnan(r_theory_)) r_theory_ = mean_field_r(p_.law, p_.scale, p_.K);
       return r_theory_;
     }
+    if (name == "r_ott_antonsen") return mean_field::oa_r_exact(p_.r0, t - p_.t0, p_.K, p_.scale);
     if (name == "locked_fraction") return locked_fraction(s, r);
     if (name == "energy") return energy(s, C, S);
     if (name == "pair_residual_locked" || name == "pair_residual_drifting") {
@@ -422,6 +436,14 @@ void kuramoto_observables(const KuramotoParams& p, Index n, std::vector<std::str
     unavailable.push_back({"r_theory", "needs coupling_rule = \"uniform\", pairs = false and "
                                        "frequencies drawn from a law (lorentzian, gaussian, "
                                        "uniform or quantiles)"});
+  if (p.rule == Rule::Uniform && !p.pairs && p.law == Law::Lorentzian && p.initial == "wrapped_cauchy")
+    offered.push_back("r_ott_antonsen");
+  else
+    unavailable.push_back({"r_ott_antonsen",
+                           "the Ott-Antonsen curve describes Lorentzian frequencies (frequencies = "
+                           "\"lorentzian\", or \"quantiles\" with distribution = \"lorentzian\"), "
+                           "coupling_rule = \"uniform\", pairs = false and initial_phases = "
+                           "\"wrapped_cauchy\" (phases on the OA manifold)"});
   for (const char* q : {"pair_residual_locked", "pair_residual_drifting", "pair_weight_mean",
                         "pair_beat_frequency", "pair_beat_residual"}) {
     if (p.pairs) offered.push_back(q);
@@ -557,7 +579,14 @@ ModelRecipe read_kuramoto(Section& m, const TokensSpec& tokens) {
       m.choice("W", {"random"}, "random");
     }
   }
-  p.initial = m.choice("initial_phases", {"uniform", "zero", "from_tokens"}, "uniform");
+  p.initial = m.choice("initial_phases", {"uniform", "zero", "from_tokens", "wrapped_cauchy"},
+                       "uniform");
+  if (p.initial == "wrapped_cauchy") {
+    p.r0 = m.real("r0");
+    m.check(p.r0 >= 0 && p.r0 < 1, "r0", "must be in [0, 1) (the modulus of the initial order "
+                                          "parameter; got " + std::to_string(p.r0) + ")");
+    p.psi0 = m.real("psi0", 0.0);
+  }
   p.average_from = m.real("average_from", 0.0);
 
   ModelRecipe r;
@@ -565,6 +594,7 @@ ModelRecipe read_kuramoto(Section& m, const TokensSpec& tokens) {
   r.pairs_per_rhs = p.rule == Rule::Uniform || p.pairs ? double(n) : double(n) * double(n);
   r.build = [p, f](const BuildContext& c) {
     KuramotoParams q = p;
+    q.t0 = c.t0;
     q.omega = draw_frequencies(f, q, c.shape.n, c.seed);
     bool coherence = false;
     for (const auto& o : c.observables) coherence = coherence || o.rfind("coherence_", 0) == 0;
@@ -583,6 +613,7 @@ ModelDoc kuramoto_doc() {
   d.source = "Kuramoto 1975; Strogatz, Physica D 143 (2000); SSA: Hays, arXiv 2602.14445";
   const std::string src = d.source;
   const std::string law = "frequencies is a law (lorentzian, gaussian, uniform) or quantiles";
+  const std::string oa = "Ott & Antonsen, Chaos 18, 037113 (2008); docs/mean_field.md 5";
   d.keys = {
       {"coupling", "number", "1.0", ">= 0", "K", src},
       {"coupling_rule", "choice", "\"uniform\"", "\"uniform\" | \"ssa\" | \"matrix\"", "J", src},
@@ -617,8 +648,17 @@ ModelDoc kuramoto_doc() {
        "frequencies = \"projection\" without token_path"},
       {"W", "array or string", "\"random\"", "\"random\" (N(0, 1/token_dim), stream model.W) | token_dim numbers",
        "projection vector", src, "frequencies = \"projection\""},
-      {"initial_phases", "choice", "\"uniform\"", "\"uniform\" | \"zero\" | \"from_tokens\"",
-       "uniform in [0, 2 pi) (stream model.phases), all zero, or [tokens] init as is", src},
+      {"initial_phases", "choice", "\"uniform\"",
+       "\"uniform\" | \"zero\" | \"from_tokens\" | \"wrapped_cauchy\"",
+       "uniform in [0, 2 pi) (stream model.phases), all zero, [tokens] init as is, or i.i.d. "
+       "wrapped Cauchy with first moment r0 e^{i psi0} (stream model.phases; the Ott-Antonsen "
+       "manifold, docs/mean_field.md 5)", src},
+      {"r0", "number", "", "[0, 1)",
+       "modulus of the initial order parameter: phases psi0 + 2 atan((1 - r0)/(1 + r0) "
+       "tan(pi (u - 1/2))), u uniform (r0 = 0: uniform phases)", oa,
+       "initial_phases = \"wrapped_cauchy\"", "0.2"},
+      {"psi0", "number", "0.0", "any", "argument of the initial order parameter", oa,
+       "initial_phases = \"wrapped_cauchy\""},
       {"average_from", "number", "0.0", "any",
        "time averages (order_parameter_avg, pair and coherence observables) use frames t >= it", src},
   };
@@ -632,6 +672,11 @@ ModelDoc kuramoto_doc() {
                  "(theta' = -grad V, non-increasing)", "a symmetric coupling"},
       {"r_theory", "mean-field r_inf of the frequency law (Lorentzian: sqrt(1 - 2 gamma / K))",
        uni + ", frequencies from a law (lorentzian, gaussian, uniform or quantiles)"},
+      {"r_ott_antonsen",
+       "the Ott-Antonsen r(t): 1/r^2 = e^{-2 a (t - t0)} / r0^2 + (K/2)(1 - e^{-2 a (t - t0)}) / a, "
+       "a = K/2 - gamma, t0 = integrator.t0 (the N -> infinity limit of order_parameter)",
+       uni + ", Lorentzian frequencies (lorentzian, or quantiles of it), initial_phases = "
+             "\"wrapped_cauchy\""},
       {"pair_residual_locked", "max over locked pairs of |J <cos phi> - S_ssa(Delta)|", "pairs = true"},
       {"pair_residual_drifting", "max over drifting pairs of |J <cos phi> - S_ssa(Delta)|", "pairs = true"},
       {"pair_weight_mean", "mean over pairs of J <cos phi>", "pairs = true"},

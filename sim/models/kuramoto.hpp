@@ -21,7 +21,10 @@ struct KuramotoParams {
   bool pairs = false;                     // tokens (2k, 2k+1) are independent Adler pairs
   Vec omega;                              // N natural frequencies
   RowMat J;                               // N x N (matrix rule)
-  std::string initial = "uniform";        // initial phases: uniform | zero | from_tokens
+  std::string initial = "uniform";        // initial phases: uniform | zero | from_tokens |
+                                          // wrapped_cauchy
+  double r0 = 0.0, psi0 = 0.0;            // wrapped_cauchy: first moment r0 e^{i psi0}
+  double t0 = 0.0;                        // integrator.t0 (r_ott_antonsen starts there)
   double average_from = 0.0;              // time averages over frames with t >= this
   FrequencyLaw law = FrequencyLaw::None;  // the law omega was drawn from (r_theory), if any
   double scale = 1.0;                     // its gamma | sigma | width
