@@ -82,7 +82,7 @@ TEST_CASE("analyze exit codes: 2 for bad options or observables, 4 for unreadabl
   std::filesystem::remove(f);
 }
 
-TEST_CASE("sustained hitting time ignores early dips; power-law fit recovers the exponent") {
+TEST_CASE("sustained hitting time ignores early dips, and the power-law fit recovers the exponent") {
   const std::vector<double> t{0, 1, 2, 3, 4, 5}, y{1, 0.05, 0.5, 0.08, 0.02, 0.01};
   CHECK(sustained_hitting_time(t, y, 0.1, true) == doctest::Approx(3.0));
   CHECK(std::isinf(sustained_hitting_time(t, y, 0.001, true)));

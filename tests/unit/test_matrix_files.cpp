@@ -209,7 +209,7 @@ TEST_CASE(".npy errors name the scenario location, the file and the problem") {
   CHECK(e.rfind("test.toml:8:5: model.Q must be \"identity\"", 0) == 0);
 }
 
-TEST_CASE("matrix from an HDF5 dataset: float64 and float32, nested groups; located errors") {
+TEST_CASE("matrix from an HDF5 dataset: float64 and float32, nested groups, located errors") {
   TempDir dir;
   const RowMat m = sample(3, 3);
   const std::vector<double> v(m.data(), m.data() + 9);

@@ -253,7 +253,7 @@ quantities = ["energy"]
   CHECK(worst < 1e-6);
 }
 
-TEST_CASE("poly tasks: the constructions solve every instance; a weakened Lambda fails") {
+TEST_CASE("poly tasks: the constructions solve every instance and a weakened Lambda fails") {
   struct Case {
     std::string keys;
     Index n, d;

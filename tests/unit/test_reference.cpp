@@ -172,7 +172,7 @@ TEST_CASE("reference: every key read while loading scenarios/ is documented") {
   CHECK(loaded > 20);
 }
 
-TEST_CASE("reference: every model's documented minimal scenario loads; defaults and observables match") {
+TEST_CASE("reference: every model's documented minimal scenario loads, with matching defaults and observables") {
   for (const auto& kind : ModelRegistry::names()) {
     INFO(kind);
     const ModelInfo& mi = *ModelRegistry::find(kind);

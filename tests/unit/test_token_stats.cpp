@@ -228,7 +228,7 @@ TEST_CASE("inner-product statistics, diameter and energy match brute force") {
   CHECK_THROWS_AS(ts::mean_pairwise_inner(two.topRows(1)), std::invalid_argument);
 }
 
-TEST_CASE("frame_stats equals the individual statistics bit for bit; strided views work") {
+TEST_CASE("frame_stats equals the individual statistics bit for bit, also on strided views") {
   Rng rng(3);
   ts::Workspace ws;
   for (Index d : {2, 3, 9})
