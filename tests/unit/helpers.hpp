@@ -1,8 +1,18 @@
 #pragma once
-// Shared test helpers: scenarios from text, runs without output, brute-force references.
+// Shared test helpers: scenarios from text, runs without output, interrupted and resumed runs,
+// brute-force references.
+#include <unistd.h>
+
+#include <filesystem>
 #include <string>
 
+#include <doctest/doctest.h>
+
 #include "sim/config/scenario.hpp"
+#include "sim/core/interrupt.hpp"
+#include "sim/io/h5md_writer.hpp"
+#include "sim/io/resume.hpp"
+#include "sim/io/run_file.hpp"
 #include "sim/models/second_order.hpp"
 #include "sim/run/simulation.hpp"
 
@@ -28,6 +38,63 @@ inline State run_final(const Scenario& sc) {
   RunOptions opt;
   sim.run(opt);
   return sim.state();
+}
+
+// A run file path in the temporary folder, unique per process: attnflow_<tag>_<pid>.h5.
+inline std::string tmp_h5(const std::string& tag) {
+  return (std::filesystem::temp_directory_path() /
+          ("attnflow_" + tag + "_" + std::to_string(::getpid()) + ".h5"))
+      .string();
+}
+
+// Removes a run file and its ParaView sidecar.
+inline void remove_run(const std::string& path) {
+  std::filesystem::remove(path);
+  std::filesystem::remove(std::filesystem::path(path).replace_extension(".xdmf2"));
+}
+
+// A sink that writes through an H5mdWriter and "interrupts" (as SIGINT would) after k frames.
+class InterruptAfter : public FrameSink {
+ public:
+  InterruptAfter(FrameSink& inner, std::int64_t k) : inner_(inner), k_(k) {}
+  void write_frame(std::int64_t step, double t, const State& s, const std::vector<double>& obs,
+                   const FrameCheckpoint& ck) override {
+    inner_.write_frame(step, t, s, obs, ck);
+    if (++n_ == k_) throw Interrupted{2};
+  }
+  void write_summary(const RunTotals& r) override { inner_.write_summary(r); }
+  void close() override { inner_.close(); }
+
+ private:
+  FrameSink& inner_;
+  std::int64_t k_, n_ = 0;
+};
+
+// Writes `full` (an uninterrupted run of sc) and `part` (interrupted after k frames, then resumed
+// from the file as `attnflow run --resume` does), for the caller to compare.
+inline void run_full_and_resumed(const Scenario& sc, const std::string& full, const std::string& part,
+                                 std::int64_t k) {
+  remove_run(full);
+  remove_run(part);
+  {
+    Simulation sim(sc);
+    run_to_file(sim, full);
+  }
+  {
+    Simulation sim(sc);
+    H5mdWriter w(part, sc, sc.observe.quantities, sim.state(), &sim.model(),
+                 sim.integrator().checkpoint_size(sim.state().shape));
+    InterruptAfter stop(w, k);
+    RunOptions ro;
+    ro.sink = &stop;
+    CHECK(sim.run(ro).signal == 2);
+  }
+  const ResumePoint rp = read_resume_point(part);
+  CHECK(rp.frames == k);
+  Simulation sim(sc);
+  FileRunOptions fo;
+  fo.resume = &rp;
+  run_to_file(sim, part, fo);
 }
 
 // Materialised reference: softmax(beta (X Q^T)(X K^T)^T) X V^T, or with 1/N instead of the

@@ -190,29 +190,6 @@ Vec evaluate(Model& m, const State& s, double t, double h, int threads) {
   return out;
 }
 
-// A sink that writes through an H5mdWriter and "interrupts" (as SIGINT would) after k frames.
-class InterruptAfter : public FrameSink {
- public:
-  InterruptAfter(FrameSink& inner, std::int64_t k) : inner_(inner), k_(k) {}
-  void write_frame(std::int64_t step, double t, const State& s, const std::vector<double>& obs,
-                   const FrameCheckpoint& ck) override {
-    inner_.write_frame(step, t, s, obs, ck);
-    if (++n_ == k_) throw Interrupted{2};
-  }
-  void write_summary(const RunTotals& r) override { inner_.write_summary(r); }
-  void close() override { inner_.close(); }
-
- private:
-  FrameSink& inner_;
-  std::int64_t k_, n_ = 0;
-};
-
-std::string tmp_h5(const std::string& tag) {
-  return (fs::temp_directory_path() /
-          ("attnflow_conformance_" + tag + "_" + std::to_string(::getpid()) + ".h5"))
-      .string();
-}
-
 }  // namespace
 
 TEST_CASE("every registered integrator has the order it declares (halving dt)") {
@@ -266,44 +243,15 @@ TEST_CASE("every registered model has a scenario, a finite RHS, thread bit-ident
     }
 
     // Interrupted after 2 of 4 frames, resumed: the same last frame, bit for bit.
-    const std::string full = tmp_h5("full"), part = tmp_h5("part");
-    fs::remove(full);
-    fs::remove(part);
-    {
-      Simulation sim(sc);
-      run_to_file(sim, full);
-    }
-    {
-      Simulation sim(sc);
-      H5mdWriter w(part, sc, sc.observe.quantities, sim.state(), &sim.model(),
-                   sim.integrator().checkpoint_size(sim.state().shape));
-      InterruptAfter stop(w, 2);
-      RunOptions ro;
-      ro.sink = &stop;
-      CHECK(sim.run(ro).signal == 2);
-    }
-    {
-      const ResumePoint rp = read_resume_point(part);
-      CHECK(rp.frames == 2);
-      LoadOptions lo;
-      lo.resume = true;
-      lo.claim_windows = false;
-      // The stored scenario is the shortened one only through its resolved text; rebuild the
-      // same shortened copy (what `attnflow run --resume` does from the file).
-      Simulation sim(sc);
-      FileRunOptions fo;
-      fo.resume = &rp;
-      run_to_file(sim, part, fo);
-    }
+    const std::string full = test::tmp_h5("conformance_full"), part = test::tmp_h5("conformance_part");
+    test::run_full_and_resumed(sc, full, part, 2);
     const ResumePoint a = read_resume_point(full), b = read_resume_point(part);
     CHECK(a.frames == 4);
     CHECK(b.frames == 4);
     CHECK(a.x == b.x);
     CHECK(a.y == b.y);
     CHECK(a.t == b.t);
-    fs::remove(full);
-    fs::remove(part);
-    fs::remove(fs::path(full).replace_extension(".xdmf2"));
-    fs::remove(fs::path(part).replace_extension(".xdmf2"));
+    test::remove_run(full);
+    test::remove_run(part);
   }
 }

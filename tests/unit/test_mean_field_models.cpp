@@ -89,34 +89,6 @@ std::string linear_particles(const std::string& space, Index n, double dt, doubl
          std::to_string(t_end) + "\n[observe]\nquantities = [\"energy\", \"moment_residual\"]\n";
 }
 
-std::string tmp_h5(const std::string& tag) {
-  return (fs::temp_directory_path() /
-          ("attnflow_mf_" + tag + "_" + std::to_string(::getpid()) + ".h5"))
-      .string();
-}
-
-void remove_run(const std::string& path) {
-  fs::remove(path);
-  fs::remove(fs::path(path).replace_extension(".xdmf2"));
-}
-
-// A sink that "interrupts" (as SIGINT would) after k frames.
-class InterruptAfter : public FrameSink {
- public:
-  InterruptAfter(FrameSink& inner, std::int64_t k) : inner_(inner), k_(k) {}
-  void write_frame(std::int64_t step, double t, const State& s, const std::vector<double>& obs,
-                   const FrameCheckpoint& ck) override {
-    inner_.write_frame(step, t, s, obs, ck);
-    if (++n_ == k_) throw Interrupted{2};
-  }
-  void write_summary(const RunTotals& r) override { inner_.write_summary(r); }
-  void close() override { inner_.close(); }
-
- private:
-  FrameSink& inner_;
-  std::int64_t k_, n_ = 0;
-};
-
 }  // namespace
 
 // ---- Kuramoto on the Ott-Antonsen manifold ------------------------------------------------------
@@ -282,30 +254,8 @@ TEST_CASE("moment_residual lands on every frame: the same values for coarse and 
 
 TEST_CASE("moment_residual survives resume: the ODE restarts from frame 0, the series is bit-identical") {
   const Scenario sc = test::scenario(linear_particles("euclidean", 300, 0.01, 1.0, 11));
-  const std::string full = tmp_h5("full"), part = tmp_h5("part");
-  remove_run(full);
-  remove_run(part);
-  {
-    Simulation sim(sc);
-    run_to_file(sim, full);
-  }
-  {
-    Simulation sim(sc);
-    H5mdWriter w(part, sc, sc.observe.quantities, sim.state(), &sim.model(),
-                 sim.integrator().checkpoint_size(sim.state().shape));
-    InterruptAfter stop(w, 4);
-    RunOptions ro;
-    ro.sink = &stop;
-    CHECK(sim.run(ro).signal == 2);
-  }
-  {
-    const ResumePoint rp = read_resume_point(part);
-    CHECK(rp.frames == 4);
-    Simulation sim(sc);
-    FileRunOptions fo;
-    fo.resume = &rp;
-    run_to_file(sim, part, fo);
-  }
+  const std::string full = test::tmp_h5("mf_full"), part = test::tmp_h5("mf_part");
+  test::run_full_and_resumed(sc, full, part, 4);
   {
     H5mdReader a(full), b(part);
     const auto ra = a.observable("moment_residual"), rb = b.observable("moment_residual");
@@ -313,8 +263,8 @@ TEST_CASE("moment_residual survives resume: the ODE restarts from frame 0, the s
     CHECK(ra.value == rb.value);
     CHECK(ra.value.back() > 0.0);  // not trivially zero, as it would be from a restarted ODE
   }
-  remove_run(full);
-  remove_run(part);
+  test::remove_run(full);
+  test::remove_run(part);
 }
 
 TEST_CASE("the linear_attention_moments model equals the particles' moments and energy") {
