@@ -10,6 +10,9 @@ PKGS=(
   clang libclang-rt-14-dev libomp-dev
   libbenchmark-dev libopenblas-dev python3-torch
   libfftw3-dev
+  # attnflow-mpi (docs/mpi.md): Open MPI and the parallel HDF5 (switches the hdf5.pc alternative
+  # to the MPI build; CMakeLists.txt names the serial one for the rest)
+  libopenmpi-dev openmpi-bin libhdf5-openmpi-dev
   # the Python package (python/, docs/python.md), its tests and the example notebook
   pybind11-dev python3-pybind11 python3-dev python3-pytest python3-matplotlib
   jupyter-nbconvert python3-nbconvert python3-nbformat python3-ipykernel python3-jupyter-client

@@ -14,12 +14,50 @@
 
 namespace attnflow::cli {
 
+void on_root_first(const Comm* comm, const std::function<void()>& f) {
+  if (!comm) return f();
+  std::string failure;  // "<exit code> <message>" of rank 0's error, else empty
+  try {
+    f();
+  } catch (const Error& e) {
+    failure = std::to_string(e.exit_code()) + " " + e.what();
+  }
+  comm->broadcast(failure);
+  if (failure.empty()) return;
+  const auto sp = failure.find(' ');
+  const int code = std::stoi(failure.substr(0, sp));
+  const std::string msg = failure.substr(sp + 1);
+  if (code == 2) throw ConfigError(msg);
+  if (code == 3) throw NumericalError(msg);
+  if (code == 4) throw IoError(msg);
+  throw Error(msg);
+}
+
+namespace {
+// Distributed: rank 0 alone writes the sweep file; the other ranks hand their points nowhere.
+struct Discard : EnsembleSink {
+  void write_point(const EnsemblePoint&) override {}
+};
+}  // namespace
+
 int run_sweep(const Scenario& sc, const std::string& output, bool quiet, bool resume,
-              ExistingOutput existing) {
-  SweepWriter w(output, sc, resume ? SweepWriter::Mode::Append : SweepWriter::Mode::Create, existing);
+              ExistingOutput existing, const Comm* comm) {
+  const bool writes = !comm || comm->rank() == 0;
+  std::unique_ptr<SweepWriter> file;
+  on_root_first(comm, [&] {
+    if (writes)
+      file = std::make_unique<SweepWriter>(
+          output, sc, resume ? SweepWriter::Mode::Append : SweepWriter::Mode::Create, existing);
+  });
+  Discard discard;
+  EnsembleSink& sink = file ? static_cast<EnsembleSink&>(*file) : discard;
   EnsembleOptions opt;
-  opt.progress = !quiet && isatty(STDERR_FILENO);
-  opt.skip = w.done();
+  opt.progress = writes && !quiet && isatty(STDERR_FILENO);
+  opt.comm = comm;
+  std::string done_text;
+  if (file) for (char d : file->done()) done_text.push_back(d ? '1' : '0');
+  if (comm) comm->broadcast(done_text);
+  for (char d : done_text) opt.skip.push_back(d == '1');
   std::int64_t already = 0;
   for (char d : opt.skip) already += d != 0;
   if (resume && !quiet)
@@ -27,16 +65,20 @@ int run_sweep(const Scenario& sc, const std::string& output, bool quiet, bool re
               << " grid points done\n";
   EnsembleSummary s;
   try {
-    s = run_ensemble(sc, w, opt);
+    s = run_ensemble(sc, sink, opt);
   } catch (...) {
-    w.close();
+    if (file) file->close();
     throw;
   }
-  const auto done = w.done();
-  const bool complete = std::all_of(done.begin(), done.end(), [](char d) { return d != 0; });
-  w.write_summary(s, complete);
-  const std::string backup = w.backup();
-  w.close();
+  std::string backup;
+  if (file) {
+    const auto done = file->done();
+    const bool complete = std::all_of(done.begin(), done.end(), [](char d) { return d != 0; });
+    file->write_summary(s, complete);
+    backup = file->backup();
+    file->close();
+  }
+  if (comm) comm->barrier();  // the sweep file is complete before any rank reads it
   if (!backup.empty()) std::cerr << "attnflow: the earlier " << output << " is now " << backup << "\n";
   if (!quiet || s.signal) std::cerr << s.line() << " -> " << output << "\n";
   if (s.signal) {
@@ -48,8 +90,9 @@ int run_sweep(const Scenario& sc, const std::string& output, bool quiet, bool re
   return 0;
 }
 
-int check_sweep(const Scenario& sc, const std::string& label, bool quiet, ExistingOutput existing) {
-  const int rc = run_sweep(sc, sc.run.output, quiet, false, existing);
+int check_sweep(const Scenario& sc, const std::string& label, bool quiet, ExistingOutput existing,
+                const Comm* comm) {
+  const int rc = run_sweep(sc, sc.run.output, quiet, false, existing, comm);
   if (rc) return -(rc - 128);
   const SweepData data = read_sweep(sc.run.output, true);
   int failed = 0;

@@ -37,13 +37,27 @@
 #ifdef ATTNFLOW_HAVE_VIZ
 #include "viz/render.hpp"
 #endif
+#ifdef ATTNFLOW_MPI
+#include "mpi/mpi_comm.hpp"
+#endif
 #include "analysis/analyze.hpp"
 
 using namespace attnflow;
 
 namespace {
 
-void on_signal(int sig) { g_pending_signal.store(sig); }
+// attnflow-mpi (ATTNFLOW_MPI, docs/mpi.md): the ranks; null in attnflow.
+const Comm* g_comm = nullptr;
+
+// Under MPI a signal is only recorded here; the ranks agree on it before each step
+// (sim/core/comm.hpp), so that all stop at the same point.
+void on_signal(int sig) {
+#ifdef ATTNFLOW_MPI
+  g_local_signal.store(sig);
+#else
+  g_pending_signal.store(sig);
+#endif
+}
 
 void install_signal_handlers() {
   struct sigaction sa {};
@@ -91,8 +105,9 @@ int cmd_run(const std::string& path, const std::string& out, const Common& c, bo
     LoadOptions lo;
     lo.resume = true;
     lo.claim_windows = false;
+    lo.distributed = g_comm != nullptr;
     sc = load_scenario_text(d.scenario_text, d.scenario_path, {}, lo);
-    return cli::run_sweep(sc, path, c.quiet, true);
+    return cli::run_sweep(sc, path, c.quiet, true, ExistingOutput::Backup, g_comm);
   }
   if (!system.empty()) {
     sc = cli::system_scenario(path, c.sets, system);
@@ -107,10 +122,12 @@ int cmd_run(const std::string& path, const std::string& out, const Common& c, bo
     LoadOptions lo;
     lo.resume = true;
     lo.claim_windows = false;
+    lo.distributed = g_comm != nullptr;
     sc = load_scenario_text(rp->scenario_text, rp->scenario_path, {}, lo);
   } else {
     LoadOptions lo;
     lo.claim_windows = false;  // `run` evaluates no claims
+    lo.distributed = g_comm != nullptr;
     sc = load_scenario(path, c.sets, lo);
     if (!c.quiet) print_notes(sc);
   }
@@ -123,8 +140,8 @@ int cmd_run(const std::string& path, const std::string& out, const Common& c, bo
       throw ConfigError("-o " + out + " would write over " + in + ", an input of this run");
   }
   const ExistingOutput existing = c.overwrite ? ExistingOutput::Overwrite : ExistingOutput::Backup;
-  if (sc.is_ensemble()) return cli::run_sweep(sc, output, c.quiet, false, existing);
-  Simulation sim(sc, rp ? &*rp : nullptr);
+  if (sc.is_ensemble()) return cli::run_sweep(sc, output, c.quiet, false, existing, g_comm);
+  Simulation sim(sc, rp ? &*rp : nullptr, g_comm);
   FileRunOptions opt;
   opt.existing = c.overwrite ? ExistingOutput::Overwrite : ExistingOutput::Backup;
   if (rp) {
@@ -158,16 +175,19 @@ int cmd_run(const std::string& path, const std::string& out, const Common& c, bo
 int cmd_check(const std::vector<std::string>& paths, const Common& c) {
   int failed = 0;
   for (const auto& path : paths) {
-    Scenario sc = load_scenario(path, c.sets);
+    LoadOptions lo;
+    lo.distributed = g_comm != nullptr;
+    Scenario sc = load_scenario(path, c.sets, lo);
     if (sc.expect.empty()) throw ConfigError(path + ": no [[expect]] claims to check");
     if (sc.is_ensemble()) {
       const int f = cli::check_sweep(sc, path, c.quiet,
-                                     c.overwrite ? ExistingOutput::Overwrite : ExistingOutput::Backup);
+                                     c.overwrite ? ExistingOutput::Overwrite : ExistingOutput::Backup,
+                                     g_comm);
       if (f < 0) return 128 - f;
       failed += f;
       continue;
     }
-    Simulation sim(sc);
+    Simulation sim(sc, nullptr, g_comm);
     FileRunOptions opt;
     opt.progress = !c.quiet && isatty(STDERR_FILENO);
     opt.existing = c.overwrite ? ExistingOutput::Overwrite : ExistingOutput::Backup;
@@ -190,7 +210,9 @@ int cmd_check(const std::vector<std::string>& paths, const Common& c) {
 
 int cmd_validate(const std::vector<std::string>& paths, const Common& c) {
   for (const auto& path : paths) {
-    Scenario sc = load_scenario(path, c.sets);
+    LoadOptions lo;
+    lo.distributed = g_comm != nullptr;
+    Scenario sc = load_scenario(path, c.sets, lo);
     print_notes(sc);
     std::cout << path << ": ok (" << sc.model_kind << ", " << sc.integrator.kind << ", N = "
               << sc.tokens.n << ", d = " << sc.tokens.d << ", " << sc.frame_times().size()
@@ -201,7 +223,39 @@ int cmd_validate(const std::vector<std::string>& paths, const Common& c) {
 
 }  // namespace
 
+int cli_main(int argc, char** argv);
+
+#ifdef ATTNFLOW_MPI
+// attnflow-mpi: the same commands on every rank of MPI_COMM_WORLD; rank 0 speaks for all (the
+// others' output is discarded: every rank computes the same claims and errors).
 int main(int argc, char** argv) {
+  int provided = 0;
+  MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+  int rc = 0;
+  {
+    MpiComm world(MPI_COMM_WORLD);
+    g_comm = &world;
+    if (world.rank() != 0) {
+      std::cout.rdbuf(nullptr);
+      std::cerr.rdbuf(nullptr);
+    }
+    if (argc >= 2 && (std::string(argv[1]) == "analyze" || std::string(argv[1]) == "render")) {
+      std::cerr << "attnflow-mpi: error: " << argv[1]
+                << " reads a run file on one machine: use attnflow " << argv[1] << "\n";
+      rc = 2;
+    } else {
+      rc = cli_main(argc, argv);
+    }
+    g_comm = nullptr;
+  }
+  MPI_Finalize();
+  return rc;
+}
+#else
+int main(int argc, char** argv) { return cli_main(argc, argv); }
+#endif
+
+int cli_main(int argc, char** argv) {
   install_signal_handlers();
 #ifdef ATTNFLOW_HAVE_VIZ
   if (argc >= 2 && std::string(argv[1]) == "render")

@@ -304,8 +304,15 @@ std::vector<double> Scenario::frame_times() const {
   return ts;
 }
 
-std::unique_ptr<Model> Scenario::build_model(std::uint64_t seed) const {
-  return model.build(BuildContext{shape(), tokens.space, seed, observe.quantities, integrator.t0});
+std::unique_ptr<Model> Scenario::build_model(std::uint64_t seed, const Comm* comm) const {
+  if (!comm)
+    return model.build(BuildContext{shape(), tokens.space, seed, observe.quantities, integrator.t0, nullptr, {}});
+  const RowBlock rows = row_block(tokens.n, comm->rank(), comm->size());
+  Shape local = shape();
+  local.n = rows.count;
+  auto m = model.build(BuildContext{local, tokens.space, seed, observe.quantities, integrator.t0, comm, rows});
+  m->distribute(comm, rows);
+  return m;
 }
 
 std::string Scenario::grid_override(const SweepAxis& axis, double v) {

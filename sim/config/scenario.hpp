@@ -56,8 +56,9 @@ struct Scenario {
   bool layers_mode() const { return integrator.layers > 0; }
   // Frame times (and, in layers mode, their layer indices as steps).
   std::vector<double> frame_times() const;
-  // The model, built for `seed` (usually run.seed) with the observables the run records.
-  std::unique_ptr<Model> build_model(std::uint64_t seed) const;
+  // The model, built for `seed` (usually run.seed) with the observables the run records; with
+  // a Comm, this rank's part of it (rows row_block(N, rank, P); model.not_distributed is "").
+  std::unique_ptr<Model> build_model(std::uint64_t seed, const Comm* comm = nullptr) const;
 
   // A resolved value as a number / string (throws Error if absent or of another type).
   double number(const std::string& key) const;
@@ -76,6 +77,9 @@ struct LoadOptions {
   // One grid point of a sweep (sim/run/ensemble.hpp): the base scenario's [ensemble] and [sweep]
   // are carried into the resolved text but not read again.
   bool grid_point = false;
+  // attnflow-mpi: a single run must have a distributed path (model, integrator); ensembles
+  // spread whole systems over the ranks and need none.
+  bool distributed = false;
 };
 
 Scenario load_scenario(const std::string& path, const std::vector<std::string>& overrides = {},

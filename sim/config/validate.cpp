@@ -448,9 +448,30 @@ void check_state_size(Section& s, const TokensSpec& t) {
   }
 }
 
+// attnflow-mpi splits a single run's tokens over the ranks: the model must compute its rows from
+// the others' through the ring (ModelRecipe::not_distributed), the steps must be the same on
+// every rank (no adaptive step control, no layer maps).
+void check_distributed(Scenario& sc, TomlDoc& doc, const LoadOptions& opt) {
+  if (!opt.distributed || sc.is_ensemble() || opt.grid_point || opt.nested) return;
+  if (!sc.model.not_distributed.empty())
+    fail(doc, "model", "kind",
+         "= \"" + sc.model_kind + "\" " + sc.model.not_distributed +
+             " under attnflow-mpi (distributed: attention, accelerated_attention, "
+             "linear_attention, svgd, kuramoto; an [ensemble] runs any model, "
+             "one system per rank); run it with attnflow");
+  if (sc.model.traits.layer_map)
+    fail(doc, "model", "kind", "= \"" + sc.model_kind + "\" is a layer map: no distributed path "
+                               "under attnflow-mpi; run it with attnflow");
+  if (sc.integrator_info->adaptive)
+    fail(doc, "integrator", "kind",
+         "= \"" + sc.integrator_info->kind + "\" is adaptive: its step-size control has no "
+         "distributed path under attnflow-mpi (use a fixed-step integrator: rk4, euler, ...)");
+}
+
 void validate(Scenario& sc, TomlDoc& doc, const LoadOptions& opt) {
   check_run_name(sc, doc);
   check_model_and_integrator(sc, doc);
+  check_distributed(sc, doc, opt);
   check_steps_and_frames(sc, doc);
   check_observables(sc, doc);
   check_claims(sc, doc, opt);

@@ -9,7 +9,8 @@ namespace attnflow {
 
 std::atomic<int> g_pending_signal{0};
 
-void check_finite(const State& s, std::int64_t step, double t) {
+void check_finite(const State& s, std::int64_t step, double t, const Comm* comm,
+                  Index first_token) {
   // Parallel scan (a NaN or Inf anywhere makes the sum non-finite: x * 0 is NaN for both).
   const Index n = s.u.size();
   const double* u = s.u.data();
@@ -21,7 +22,16 @@ void check_finite(const State& s, std::int64_t step, double t) {
 #pragma omp simd reduction(+ : probe)
     for (Index k = 0; k < n; ++k) probe += u[k] * 0.0;
   }
-  if (probe == 0) return;
+  // Distributed: every rank learns whether any rank holds a non-finite value, so all stop at
+  // this step (the rank that holds it names the token; the others say where it was).
+  const bool bad_here = !(probe == 0);
+  if (comm && comm->max(bad_here ? 1 : 0) != 0 && !bad_here) {
+    std::ostringstream os;
+    os.precision(10);
+    os << "non-finite state at step " << step << ", t = " << t << " (on another rank)";
+    throw NumericalError(os.str());
+  }
+  if (!bad_here) return;
   const Index nd = s.shape.block();
   for (Index k = 0; k < s.u.size(); ++k) {
     if (std::isfinite(s.u[k])) continue;
@@ -29,7 +39,7 @@ void check_finite(const State& s, std::int64_t step, double t) {
     const Index kk = mom ? k - nd : k;
     std::ostringstream os;
     os.precision(10);
-    os << "non-finite state at step " << step << ", t = " << t << ": token " << kk / s.shape.d
+    os << "non-finite state at step " << step << ", t = " << t << ": token " << first_token + kk / s.shape.d
        << (mom ? " momentum" : " position") << " component " << kk % s.shape.d << " = "
        << s.u[k];
     throw NumericalError(os.str());
@@ -58,12 +68,13 @@ void equal_steps(const Model& m, State& s, double& t, double t1, double dt, Step
   const double h = span / static_cast<double>(n);
   const double t_start = t;
   for (std::int64_t k = 0; k < n; ++k) {
+    if (m.comm()) agree_on_signals(*m.comm());  // all ranks stop at the same step
     check_interrupt();
     const double tk = t_start + static_cast<double>(k) * h;
     one_step(tk, h);
     m.retract(s);
     ++st.steps;
-    check_finite(s, st.steps, tk + h);
+    check_finite(s, st.steps, tk + h, m.comm(), m.rows().offset);
   }
   t = t1;
 }

@@ -21,8 +21,10 @@ struct StepStats {
   std::int64_t rejected = 0;  // adaptive: rejected trial steps
 };
 
-// Throws NumericalError naming step, time and the first non-finite token.
-void check_finite(const State& s, std::int64_t step, double t);
+// Throws NumericalError naming step, time and the first non-finite token. Distributed (comm):
+// on every rank when any rank's rows are non-finite; s holds the rows from token first_token.
+void check_finite(const State& s, std::int64_t step, double t, const Comm* comm = nullptr,
+                  Index first_token = 0);
 
 // The number of equal steps no longer than dt that cover `span` (what Integrator::advance takes).
 // Throws NumericalError when it is not a sane count (validation rejects such scenarios first).

@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "sim/core/comm.hpp"
 #include "sim/core/error.hpp"
 #include "sim/core/spec.hpp"
 #include "sim/core/state.hpp"
@@ -76,9 +77,22 @@ class Model {
 
   Counters counters;
 
+  // --- distributed runs (attnflow-mpi; sim/core/comm.hpp) ---------------------------------
+  // A model built for one rank of a distributed run holds that rank's rows only (shape().n =
+  // rows().count); its rhs() computes them, exchanging what it needs with the other ranks
+  // through comm() (the ring of key/value blocks, sums of moments). Serial: comm() is null
+  // and rows() covers all tokens. Only models whose recipe says `distributed` are built so.
+  void distribute(const Comm* comm, RowBlock rows) { comm_ = comm, rows_ = rows; }
+  const Comm* comm() const { return comm_; }
+  RowBlock rows() const { return comm_ ? rows_ : RowBlock{0, shape_.n, shape_.n}; }
+  // N, the number of tokens of the whole system (on every rank).
+  Index n_total() const { return comm_ ? rows_.total : shape_.n; }
+
  protected:
   Shape shape_;
   Space space_;
+  const Comm* comm_ = nullptr;
+  RowBlock rows_;
 };
 
 // u' = F(t, u).
@@ -111,6 +125,9 @@ struct BuildContext {
   std::uint64_t seed;
   std::vector<std::string> observables;  // what the run will ask for (models may prepare)
   double t0 = 0.0;                       // integrator.t0: where closed-form references start
+  // A distributed run's rank (shape.n = rows.count); null: serial.
+  const Comm* comm = nullptr;
+  RowBlock rows;
 };
 
 }  // namespace attnflow

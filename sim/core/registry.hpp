@@ -44,6 +44,9 @@ struct ModelRecipe {
   // as warnings), e.g. tokens that escape to infinity on R^d.
   std::vector<std::string> warnings;
   double pairs_per_rhs = 0;    // cost estimate: pair interactions per RHS (or layer)
+  // A distributed path (attnflow-mpi: each rank its rows, Model::distribute): "" when this
+  // configuration has one, else why not (attnflow-mpi refuses it at validation, exit 2).
+  std::string not_distributed = "has no distributed path";
   ModelFactory build;
 };
 

@@ -29,7 +29,7 @@
 // 1 in (a), N^2 in (b)).
 #include <cmath>
 
-#include "sim/kernels/kernel_attention.hpp"
+#include "sim/kernels/ring_attention.hpp"
 #include "sim/config/matrix_param.hpp"
 #include "sim/config/section.hpp"
 #include "sim/core/registry.hpp"
@@ -44,14 +44,15 @@ class AcceleratedAttention : public HamiltonianModel {
       : HamiltonianModel(shape, space, p.damping), p_(std::move(p)) {}
   std::string kind() const override { return "accelerated_attention"; }
 
-  double symplectic_scale() const override { return p_.v1 ? 1.0 : static_cast<double>(shape_.n); }
+  double symplectic_scale() const override { return p_.v1 ? 1.0 : static_cast<double>(n_total()); }
 
+  // Distributed (comm_): x, y, F, G are this rank's rows; both passes go round the ring.
   void oracle(double, CMatMap x, CMatMap y, RowMat& F, RowMat& G) override {
     const Index n = x.rows();
-    const double dn = static_cast<double>(n);
+    const double dn = static_cast<double>(n_total());
     parallel_product(ax_, x, p_.A);  // row i = (A x_i)^T (A symmetric)
     xk_ = x;
-    stream_attention({&ax_, &xk_, &ax_, nullptr, Normalization::Softmax}, &p1_, &logz_);
+    stream_attention({&ax_, &xk_, &ax_, nullptr, Normalization::Softmax}, &p1_, &logz_, comm_);
     z_ = logz_.array().exp();
     velocity(y, F);
     // s_i = y_i^T B y_i / z_i^2
@@ -59,10 +60,11 @@ class AcceleratedAttention : public HamiltonianModel {
     for (Index i = 0; i < n; ++i) s_[i] = y.row(i).dot(by_.row(i)) / (z_[i] * z_[i]);
     const double kappa = p_.quadratic ? 0.0 : (p_.v1 ? 2.0 : 2.0 / (dn * dn));
     G.resize(n, x.cols());
-    const bool any_s = (s_.array() != 0).any();
+    bool any_s = (s_.array() != 0).any();
+    if (comm_) any_s = comm_->max(any_s) != 0;  // pass 2 on every rank or on none
     if (any_s) {
       v2_ = ax_.array().colwise() * s_.array();
-      stream_attention({&ax_, &xk_, &v2_, nullptr, Normalization::Softmax}, &p2_, nullptr);
+      stream_attention({&ax_, &xk_, &v2_, nullptr, Normalization::Softmax}, &p2_, nullptr, comm_);
     }
     for (Index i = 0; i < n; ++i) {
       G.row(i) = (s_[i] + kappa) * p1_.row(i);
@@ -73,7 +75,7 @@ class AcceleratedAttention : public HamiltonianModel {
   }
 
   int velocity(CMatMap y, RowMat& F) override {
-    const double dn = static_cast<double>(y.rows());
+    const double dn = static_cast<double>(n_total());
     by_.noalias() = y * p_.B;  // row i = (B y_i)^T
     F = by_;
     for (Index i = 0; i < F.rows(); ++i) F.row(i) *= dn / z_[i];
@@ -160,6 +162,7 @@ ModelRecipe read_accelerated_attention(Section& m, const TokensSpec& tokens) {
   const std::string wa = m.where("A").str(), wb = m.where("B").str(), wv = m.where("V").str(),
                     wh = m.where("potential_matrix").str();
   ModelRecipe r = hamiltonian_recipe(p.damping, tokens, 2);
+  r.not_distributed = "";  // both passes round the ring
   if (!p.quadratic && A.kind != MatrixParam::Kind::Explicit)
     r.warnings.push_back(
         "model \"accelerated_attention\" with A = \"" + std::string(A.is_identity() ? "identity" : "random") +

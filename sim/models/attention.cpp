@@ -5,6 +5,7 @@
 #include "sim/config/matrix_param.hpp"
 #include "sim/core/rng.hpp"
 #include "sim/kernels/circle_fourier.hpp"
+#include "sim/kernels/ring_attention.hpp"
 #include "sim/models/circle_mean_field.hpp"
 #include "sim/models/read_attention.hpp"
 #include "sim/config/section.hpp"
@@ -94,7 +95,7 @@ void AttentionModel::project(CMatMap x, bool values) {
 
 void AttentionModel::attention(CMatMap x, RowMat& out) {
   project(x, true);
-  stream_attention({&qx_, &kx_, &vx_, nullptr, p_.norm}, &out);
+  stream_attention({&qx_, &kx_, &vx_, nullptr, p_.norm}, &out, nullptr, comm_);  // comm_: the ring
 }
 
 void AttentionModel::rhs(double, ConstStateView s, StateView ds) {
@@ -202,6 +203,9 @@ ModelRecipe read_attention(Section& m, const TokensSpec& tokens) {
         "GLPR's "
         "setting is the sphere: set tokens.space = \"sphere\", or keep t_end short");
   r.pairs_per_rhs = circle.fourier ? 60.0 * double(tokens.n) : double(tokens.n) * double(tokens.n);
+  // Distributed: each rank its query rows, the key/value blocks round the ring.
+  r.not_distributed = circle.fourier ? "with evaluator = \"fourier\" has no distributed path "
+                                       "(the pair evaluator has)" : "";
   r.build = [spec, circle](const BuildContext& c) {
     return std::make_unique<AttentionModel>(c.shape, c.space, spec.resolve(c.shape.d, c.seed), circle);
   };

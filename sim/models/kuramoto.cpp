@@ -144,7 +144,13 @@ class KuramotoModel : public Flow {
       // Two sweeps over theta; sin and cos are recomputed in the second one (into an L1 block)
       // rather than stored: at N = 10^6 this moves half the bytes and runs ~1.3x faster.
       phase_sums(th, n, nullptr, nullptr, C, S);
-      const double kc = K * C / static_cast<double>(n), ks = K * S / static_cast<double>(n);
+      if (comm_) {  // distributed: the order parameter of all ranks (one Allgather of 2 numbers)
+        double cs[2] = {C, S};
+        comm_->sum(cs, 2);
+        C = cs[0], S = cs[1];
+      }
+      const double nt = static_cast<double>(n_total());
+      const double kc = K * C / nt, ks = K * S / nt;
       const Index blocks = (n + kSumBlock - 1) / kSumBlock;
       parallel_for(blocks, n >= kParallelMin, [&](Index b) {
         const Index lo = b * kSumBlock, len = std::min(kSumBlock, n - lo);
@@ -592,12 +598,19 @@ ModelRecipe read_kuramoto(Section& m, const TokensSpec& tokens) {
   ModelRecipe r;
   kuramoto_observables(p, n, r.observables, r.unavailable);
   r.pairs_per_rhs = p.rule == Rule::Uniform || p.pairs ? double(n) : double(n) * double(n);
+  // Distributed: uniform coupling through the order parameter summed over the ranks.
+  r.not_distributed = p.rule != Rule::Uniform
+                          ? "with coupling_rule = \"" + std::string(p.rule == Rule::Ssa ? "ssa" : "matrix") +
+                                "\" has no distributed path (coupling_rule = \"uniform\" has)"
+                      : p.pairs ? "with pairs = true has no distributed path" : "";
   r.build = [p, f](const BuildContext& c) {
     KuramotoParams q = p;
     q.t0 = c.t0;
-    q.omega = draw_frequencies(f, q, c.shape.n, c.seed);
+    // A rank's oscillators have their frequencies of the whole system's draw.
+    q.omega = draw_frequencies(f, q, c.comm ? c.rows.total : c.shape.n, c.seed);
+    if (c.comm) q.omega = Vec(q.omega.segment(c.rows.offset, c.rows.count));
     bool coherence = false;
-    for (const auto& o : c.observables) coherence = coherence || o.rfind("coherence_", 0) == 0;
+    for (const auto& o : c.observables) coherence = coherence || (!c.comm && o.rfind("coherence_", 0) == 0);
     return make_kuramoto(c.shape, std::move(q), c.seed, coherence);
   };
   return r;

@@ -42,9 +42,11 @@ class LinearAttentionModel : public Flow {
       : Flow(shape, space), A_(std::move(A)), V_(std::move(V)), moments_(moments) {}
   std::string kind() const override { return "linear_attention"; }
   void rhs(double, ConstStateView s, StateView ds) override {
+    // Distributed (comm_): C is the sum of the ranks' d x d parts (one Allgather of d^2 values).
     const auto x = s.x();
-    const double n = static_cast<double>(x.rows());
-    const RowMat c = (x.transpose() * x) / n;
+    const double n = static_cast<double>(n_total());
+    RowMat c = (x.transpose() * x) / n;
+    if (comm_) comm_->sum(c.data(), static_cast<int>(c.size()));
     const RowMat l = V_ * c * A_.transpose();  // x_i' = L x_i
     auto dx = ds.x();
     dx.noalias() = x * l.transpose();
@@ -173,6 +175,7 @@ ModelRecipe read_linear_attention(Section& m, const TokensSpec& tokens) {
         "Set tokens.space = \"sphere\", a negative definite V (e.g. V = -identity as an array: "
         "the tokens contract), or t_end before the blow-up");
   r.pairs_per_rhs = double(tokens.n) * double(d);  // O(N d^2) through the second moment
+  r.not_distributed = "";  // the second moment summed over the ranks
   r.build = [=](const BuildContext& c) {
     const Index dd = c.shape.d;
     const bool moments = std::find(c.observables.begin(), c.observables.end(), "moment_residual") !=

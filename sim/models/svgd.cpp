@@ -34,7 +34,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "sim/kernels/kernel_attention.hpp"
+#include "sim/kernels/ring_attention.hpp"
 #include "sim/config/matrix_param.hpp"
 #include "sim/config/section.hpp"
 #include "sim/core/registry.hpp"
@@ -89,13 +89,22 @@ class SvgdCore {
     if (name == "mean_error") return (m - p_.target.mean).norm();
     return (c - p_.target.cov).norm() / p_.target.cov.norm();
   }
-  // rbf pass with values v: out_i = sum_j k_ij v_j / ksum_i; ksum_i = sum_j k_ij.
-  void rbf_pass(CMatMap x, const RowMat& v, RowMat& out, Vec& ksum) {
-    h_ = p_.median ? median_bandwidth(x) : p_.bandwidth;
+  // rbf pass with values v: out_i = sum_j k_ij v_j / ksum_i; ksum_i = sum_j k_ij. Distributed
+  // (comm): x, v are this rank's rows, the keys go round the ring, and the median bandwidth is
+  // taken from the gathered first tokens as in a serial run (total: N).
+  void rbf_pass(CMatMap x, const RowMat& v, RowMat& out, Vec& ksum, const Comm* comm = nullptr,
+                Index total = 0) {
+    if (p_.median && comm) {
+      all_.resize(total, x.cols());
+      comm->gather_rows(x.data(), x.cols(), all_.data(), total);
+      h_ = median_bandwidth(CMatMap(all_.data(), all_.rows(), all_.cols()));
+    } else {
+      h_ = p_.median ? median_bandwidth(x) : p_.bandwidth;
+    }
     q_ = (2.0 / h_) * x;
     xk_ = x;
     bias_ = -x.rowwise().squaredNorm() / h_;
-    stream_attention({&q_, &xk_, &v, &bias_, Normalization::Softmax}, &out, &logz_);
+    stream_attention({&q_, &xk_, &v, &bias_, Normalization::Softmax}, &out, &logz_, comm);
     ksum.resize(x.rows());
     for (Index i = 0; i < x.rows(); ++i) ksum[i] = std::exp(logz_[i] + bias_[i]);
   }
@@ -103,7 +112,7 @@ class SvgdCore {
  protected:
   SvgdParams p_;
   double h_ = 1;
-  RowMat q_, xk_;
+  RowMat q_, xk_, all_;
   Vec bias_, logz_;
 };
 
@@ -113,22 +122,27 @@ class Svgd : public Flow, SvgdCore {
   std::string kind() const override { return "svgd"; }
   int oracle_calls_per_rhs() const override { return 1; }
   void rhs(double, ConstStateView s, StateView ds) override {
+    // Distributed (comm_): this rank's rows; the pairs go round the ring, the moments are summed.
     const auto x = s.x();
     const Index n = x.rows(), d = x.cols();
-    const double dn = static_cast<double>(n);
+    const double dn = static_cast<double>(n_total());
     p_.target.grad_log(x, g_);
     auto dx = ds.x();
     if (p_.rbf) {
       v_.resize(n, 2 * d);
       v_.leftCols(d) = g_;
       v_.rightCols(d) = x;
-      rbf_pass(x, v_, out_, ksum_);
+      rbf_pass(x, v_, out_, ksum_, comm_, n_total());
       for (Index i = 0; i < n; ++i)
         dx.row(i) = ksum_[i] / dn *
                     (out_.row(i).head(d) + (2.0 / h_) * (x.row(i) - out_.row(i).tail(d)));
     } else {
-      const RowMat S = g_.transpose() * x / dn;
-      const Eigen::RowVectorXd gbar = g_.colwise().sum() / dn;
+      RowMat S = g_.transpose() * x / dn;
+      Eigen::RowVectorXd gbar = g_.colwise().sum() / dn;
+      if (comm_) {
+        comm_->sum(S.data(), int(S.size()));
+        comm_->sum(gbar.data(), int(gbar.size()));
+      }
       dx.noalias() = x * (S * p_.A + p_.A).transpose();
       dx.rowwise() += p_.c * gbar;
     }
@@ -340,6 +354,7 @@ ModelRecipe read_svgd(Section& m, const TokensSpec& tokens) {
   ModelRecipe r;
   r.observables = {"energy", "mean_error", "cov_error"};
   r.pairs_per_rhs = p.rbf ? double(tokens.n) * double(tokens.n) : double(tokens.n) * double(tokens.d);
+  r.not_distributed = "";  // the rbf pairs round the ring; the linear kernel's moments summed
   r.build = [p](const BuildContext& c) { return make_svgd(c.shape, c.space, p); };
   return r;
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstring>
 #include <chrono>
 #include <cstdio>
 #include <limits>
@@ -69,7 +70,54 @@ struct FirstError {
 
 }  // namespace
 
-EnsemblePoint run_grid_point(const Scenario& base, std::int64_t g) {
+namespace {
+// Distributed: every rank's systems into every rank's point (values by rows of systems, the first
+// K trajectories from their owners), the counters summed, and the first failing system's error
+// (the lowest index over all ranks) on every rank.
+void exchange_systems(const Comm& comm, EnsemblePoint& p, std::int64_t S, FirstError& first,
+                      std::atomic<std::int64_t>& steps, std::atomic<std::int64_t>& rhs) {
+  const RowBlock mine = row_block(S, comm.rank(), comm.size());
+  const std::size_t F = p.times.size(), Q = p.values.size();
+  const Index cols = static_cast<Index>(F * Q);
+  if (cols > 0) {
+    RowMat local(mine.count, cols), all(S, cols);
+    for (Index i = 0; i < mine.count; ++i)
+      for (std::size_t q = 0; q < Q; ++q)
+        for (std::size_t k = 0; k < F; ++k)
+          local(i, static_cast<Index>(q * F + k)) =
+              p.values[q][k * static_cast<std::size_t>(S) + static_cast<std::size_t>(mine.offset + i)];
+    comm.gather_rows(local.data(), cols, all.data(), S);
+    for (Index i = 0; i < S; ++i)
+      for (std::size_t q = 0; q < Q; ++q)
+        for (std::size_t k = 0; k < F; ++k)
+          p.values[q][k * static_cast<std::size_t>(S) + static_cast<std::size_t>(i)] =
+              all(i, static_cast<Index>(q * F + k));
+  }
+  for (std::size_t i = 0; i < p.trajectories.size(); ++i) {
+    RowMat& tr = p.trajectories[i];
+    int owner = 0;
+    while (owner + 1 < comm.size() && row_block(S, owner + 1, comm.size()).offset <= Index(i)) ++owner;
+    std::string bytes(reinterpret_cast<const char*>(tr.data()), sizeof(double) * std::size_t(tr.size()));
+    comm.broadcast(bytes, owner);
+    std::memcpy(tr.data(), bytes.data(), bytes.size());
+  }
+  double counts[2] = {double(steps.load()), double(rhs.load())};
+  comm.sum(counts, 2);
+  steps = static_cast<std::int64_t>(counts[0]);
+  rhs = static_cast<std::int64_t>(counts[1]);
+  const std::int64_t worst = comm.max(first.code ? S - first.system : 0);
+  if (worst == 0) return;
+  const std::int64_t sys = S - worst;
+  int owner = 0;
+  while (owner + 1 < comm.size() && row_block(S, owner + 1, comm.size()).offset <= sys) ++owner;
+  std::string msg = std::to_string(first.code) + " " + first.message;
+  comm.broadcast(msg, owner);
+  const auto sp = msg.find(' ');
+  first = {sys, std::stoi(msg.substr(0, sp)), msg.substr(sp + 1)};
+}
+}  // namespace
+
+EnsemblePoint run_grid_point(const Scenario& base, std::int64_t g, const Comm* comm) {
   const auto wall0 = std::chrono::steady_clock::now();
   const Scenario& sc = *base.grid.at(static_cast<std::size_t>(g));
   const EnsembleSpec& e = base.ensemble;
@@ -110,10 +158,12 @@ EnsemblePoint run_grid_point(const Scenario& base, std::int64_t g) {
     token_stats::Workspace ws;
     ws.reserve(sc.tokens.n, sc.tokens.d);
     FirstError mine;
+    // Distributed: this rank's systems (signals are agreed on after the point).
+    const RowBlock own = comm ? row_block(S, comm->rank(), comm->size()) : RowBlock{0, S, S};
 #pragma omp for schedule(dynamic, 1)
-    for (std::int64_t i = 0; i < S; ++i) {
+    for (std::int64_t i = own.offset; i < own.offset + own.count; ++i) {
       if (stop.load(std::memory_order_relaxed)) continue;
-      if (interrupt_pending()) {
+      if (interrupt_pending() || (comm && g_local_signal.load(std::memory_order_relaxed))) {
         stop.store(true);
         continue;
       }
@@ -166,6 +216,11 @@ EnsemblePoint run_grid_point(const Scenario& base, std::int64_t g) {
 #pragma omp critical(attnflow_ensemble_error)
     if (mine.system < first.system) first = mine;
   }
+  if (comm) {
+    agree_on_signals(*comm);  // every rank discards the point if any rank was stopped
+    check_interrupt();
+    exchange_systems(*comm, p, S, first, steps, rhs);
+  }
   if (stop.load()) check_interrupt();
   if (first.code) {
     std::ostringstream os;
@@ -200,7 +255,7 @@ EnsembleSummary run_ensemble(const Scenario& sc, EnsembleSink& sink, const Ensem
   for (std::int64_t g = 0; g < G; ++g) {
     if (static_cast<std::size_t>(g) < opt.skip.size() && opt.skip[static_cast<std::size_t>(g)]) continue;
     try {
-      const EnsemblePoint p = run_grid_point(sc, g);
+      const EnsemblePoint p = run_grid_point(sc, g, opt.comm);
       sink.write_point(p);
       ++sum.points_done;
       sum.systems += sc.ensemble.size;

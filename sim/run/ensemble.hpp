@@ -18,6 +18,12 @@
 // (sim/kernels/token_stats.hpp, or a model observable) into [frame][system] arrays; no file
 // and no per-system allocation beyond the state. SIGINT/SIGTERM stops at the next system: the
 // grid point in progress is discarded (Interrupted).
+//
+// Distributed (attnflow-mpi, EnsembleOptions::comm): rank r of P runs the systems
+// row_block(S, r, P) of every grid point (no communication while they run), then the ranks
+// exchange their systems' values, so every rank holds the whole point: the same numbers, bit for
+// bit, as one process, for any rank count (every system is computed by the same code from the
+// same seeds). A signal stops all ranks after the grid point in progress, which is discarded.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -76,6 +82,7 @@ Aggregate aggregate(const double* values, std::int64_t systems, const std::vecto
 
 struct EnsembleOptions {
   bool progress = false;
+  const Comm* comm = nullptr;  // distributed: this rank's share of the systems
   std::vector<char> skip;  // skip[g] != 0: grid point g is already done (resume)
 };
 
@@ -90,7 +97,7 @@ struct EnsembleSummary {
 EnsembleSummary run_ensemble(const Scenario& sc, EnsembleSink& sink, const EnsembleOptions& opt = {});
 
 // One grid point, all systems (what run_ensemble calls).
-EnsemblePoint run_grid_point(const Scenario& sc, std::int64_t g);
+EnsemblePoint run_grid_point(const Scenario& sc, std::int64_t g, const Comm* comm = nullptr);
 
 // The scenario of system i of grid point g as an ordinary single run (no [ensemble] or
 // [[sweep]]; the point's values and the system's seeds set): `attnflow run FILE --system G:I`.

@@ -20,23 +20,50 @@ std::string RunSummary::line() const {
   return os.str();
 }
 
-Simulation::Simulation(const Scenario& sc, const ResumePoint* resume) : sc_(sc) {
-  model_ = sc.build_model(sc.run.model_seed);
+Simulation::Simulation(const Scenario& sc, const ResumePoint* resume, const Comm* comm)
+    : sc_(sc), comm_(comm) {
+  if (comm && !sc.model.not_distributed.empty())
+    throw ConfigError("model \"" + sc.model_kind + "\" " + sc.model.not_distributed);
+  model_ = sc.build_model(sc.run.model_seed, comm);
+  if (comm) full_ = sc.build_model(sc.run.model_seed);
   flow_ = dynamic_cast<Flow*>(model_.get());
   layers_ = dynamic_cast<LayerMap*>(model_.get());
   if (!flow_ && !layers_) throw Error(model_->kind() + " is neither a flow nor a layer map");
+  if (comm && !flow_) throw ConfigError(model_->kind() + " is a layer map: no distributed path");
   integrator_ = sc.integrator_info->make(sc.integrator);
+  State all;
   if (resume && sc.tokens.init == "file") {
     // The init file was not read (LoadOptions::resume): the stored frame 0 is the initial state.
     if (!resume->history || resume->frames < 1) throw ConfigError("the run file holds no frame 0");
-    state_ = State(sc.shape());
+    all = State(sc.shape());
     double t0 = 0;
-    resume->history->frame(0, t0, state_);
+    resume->history->frame(0, t0, all);
   } else {
-    state_ = initial_state(sc);
+    all = initial_state(sc);
   }
-  model_->initialize(state_, sc.run.seed);
-  model_->retract(state_);
+  frame_model().initialize(all, sc.run.seed);
+  frame_model().retract(all);
+  if (!comm) {
+    state_ = std::move(all);
+    return;
+  }
+  // This rank's rows of the same initial state.
+  const RowBlock r = model_->rows();
+  state_ = State(model_->shape());
+  state_.x() = all.x().middleRows(r.offset, r.count);
+  if (state_.shape.momentum) state_.y() = all.y().middleRows(r.offset, r.count);
+}
+
+const State& Simulation::full_state() {
+  if (!comm_) return state_;
+  const Shape whole = sc_.shape();
+  if (gathered_.shape != whole) gathered_ = State(whole);
+  const Index d = whole.d;
+  comm_->gather_rows(state_.u.data(), d, gathered_.u.data(), whole.n);
+  if (whole.momentum)
+    comm_->gather_rows(state_.u.data() + state_.shape.block(), d,
+                       gathered_.u.data() + whole.block(), whole.n);
+  return gathered_;
 }
 
 Simulation::~Simulation() = default;
@@ -54,7 +81,10 @@ void progress_bar(double frac, double t) {
 RunSummary Simulation::run(const RunOptions& opt) {
   const auto wall0 = std::chrono::steady_clock::now();
   RunSummary sum;
-  ObservableSet obs(sc_, *model_, state_);
+  Model& whole = frame_model();
+  ObservableSet obs(sc_, whole, full_state());
+  // Distributed: the frames' observables and hooks need all tokens (gathered per frame).
+  const bool gather = comm_ && (!obs.names().empty() || whole.keeps_time_averages());
   FrameSink* writer = opt.sink;
   const std::vector<double> times = sc_.frame_times();
   double t = sc_.integrator.t0;
@@ -63,11 +93,14 @@ RunSummary Simulation::run(const RunOptions& opt) {
   std::size_t first_frame = 0;
   if (opt.resume) {
     const ResumePoint& rp = *opt.resume;
-    const Index nd = state_.shape.block();
-    if (rp.x.size() != nd || (state_.shape.momentum && rp.y.size() != nd))
+    const Shape all = sc_.shape();
+    if (rp.x.size() != all.block() || (all.momentum && rp.y.size() != all.block()))
       throw ConfigError("the stored state does not match the scenario's shape");
-    state_.u.head(nd) = rp.x;
-    if (state_.shape.momentum) state_.u.tail(nd) = rp.y;
+    // This rank's rows (all of them when serial): a run may resume on another rank count.
+    const RowBlock r = model_->rows();
+    const Index nd = state_.shape.block();
+    state_.u.head(nd) = rp.x.segment(r.offset * all.d, nd);
+    if (state_.shape.momentum) state_.u.tail(nd) = rp.y.segment(r.offset * all.d, nd);
     t = rp.t;
     st.steps = rp.step;
     st.rejected = rp.checkpoint.rejected;
@@ -77,13 +110,13 @@ RunSummary Simulation::run(const RunOptions& opt) {
       throw ConfigError("the stored integrator state does not match the scenario");
     integrator_->restore_checkpoint(rp.checkpoint.integrator);
     first_frame = static_cast<std::size_t>(rp.frames);
-    if (model_->keeps_time_averages()) {
+    if (whole.keeps_time_averages()) {
       if (!rp.history) throw Error("resuming " + model_->kind() + " needs the stored frames");
-      State past(state_.shape);
+      State past(sc_.shape());
       double tk = 0;
       for (std::int64_t k = 0; k < rp.frames; ++k) {
         rp.history->frame(k, tk, past);
-        model_->observe_frame(tk, past.view());
+        whole.observe_frame(tk, past.view());
       }
     }
   }
@@ -103,15 +136,17 @@ RunSummary Simulation::run(const RunOptions& opt) {
     if (opt.progress) std::fprintf(stderr, "\n");
   };
   try {
-    check_finite(state_, 0, t);
+    check_finite(state_, 0, t, comm_, model_->rows().offset);
     for (std::size_t fi = first_frame; fi < times.size(); ++fi) {
       const double tk = times[fi];
       if (flow_)
         integrator_->advance(*flow_, state_, t, tk, st);
       else
         advance_layers(*layers_, state_, t, tk, sc_.integrator.dt, st);
-      model_->observe_frame(t, state_.view());
-      const std::vector<double> values = obs.evaluate(t, state_);
+      if (full_) full_->counters = model_->counters;  // (the oracle_calls observable)
+      const State& frame = gather ? full_state() : state_;
+      if (!comm_ || gather) whole.observe_frame(t, frame.view());
+      const std::vector<double> values = obs.evaluate(t, frame);
       for (std::size_t i = 0; i < values.size(); ++i) {
         if (!std::isfinite(values[i])) {
           std::ostringstream os;

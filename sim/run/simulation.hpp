@@ -48,7 +48,13 @@ class Simulation {
   // the simulation. Resuming (`resume`: the run's file), the initial state is drawn again from
   // the seed (bit for bit the original one, and what models derive from it at set-up), except
   // for tokens read from a file: those come from the stored frame 0, as the file is not read.
-  explicit Simulation(const Scenario& sc, const ResumePoint* resume = nullptr);
+  //
+  // Distributed (attnflow-mpi, `comm`): this rank integrates its rows only (model(), state():
+  // rows model().rows() of the N tokens); frame_model() is a model of the whole system that
+  // evaluates the observables on the state gathered from all ranks (full_state()), and every
+  // rank draws the same initial state and keeps its own rows of it.
+  explicit Simulation(const Scenario& sc, const ResumePoint* resume = nullptr,
+                      const Comm* comm = nullptr);
   ~Simulation();
   RunSummary run(const RunOptions& opt = {});
 
@@ -60,6 +66,13 @@ class Simulation {
   }
   Integrator& integrator() { return *integrator_; }
   State& state() { return state_; }
+  const Comm* comm() const { return comm_; }
+  // The model of all N tokens: model() when serial; distributed, the one that evaluates
+  // observables and frame hooks (and what the writer asks about phases, constants).
+  Model& frame_model() { return full_ ? *full_ : *model_; }
+  // The state of all tokens: state() when serial; distributed, gathered from every rank (a
+  // collective call: every rank must make it).
+  const State& full_state();
   const Series& series() const { return series_; }
   const Scenario& scenario() const { return sc_; }
 
@@ -70,6 +83,9 @@ class Simulation {
   LayerMap* layers_ = nullptr; // model_ as a layer map
   std::unique_ptr<Integrator> integrator_;
   State state_;
+  const Comm* comm_ = nullptr;
+  std::unique_ptr<Model> full_;  // distributed: the whole system's model (observables)
+  State gathered_;               // distributed: full_state()
   Series series_;
 };
 
