@@ -1,6 +1,7 @@
 #include "sim/kernels/ring_attention.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <vector>
 
 namespace attnflow {
@@ -43,7 +44,16 @@ void unpack(const double* buf, Index r0, Index r1, Unpacked& u) {
 // Sub-blocks per received block: the kernel lets MPI progress the transfer in between.
 constexpr Index kSubBlocks = 4;
 
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
 }  // namespace
+
+RingCounters& ring_counters() {
+  static RingCounters c;
+  return c;
+}
 
 void stream_attention(const AttentionPass& p, RowMat* out, Vec* logz, const Comm* comm) {
   if (!comm) return stream_attention(p, out, logz);
@@ -55,9 +65,15 @@ void stream_attention(const AttentionPass& p, RowMat* out, Vec* logz, const Comm
   pack(p, cur);
   SoftmaxCarry carry;
   Unpacked u;
+  RingCounters& rc = ring_counters();
+  ++rc.passes;
   for (int s = 0; s < P; ++s) {
     std::unique_ptr<Comm::Shift> flight;
-    if (s + 1 < P) flight = comm->shift(cur.data(), Index(cur.size()), next.data(), cap);
+    if (s + 1 < P) {
+      flight = comm->shift(cur.data(), Index(cur.size()), next.data(), cap);
+      rc.doubles_sent += double(cur.size());
+    }
+    const auto t_kernel = std::chrono::steady_clock::now();
     const Index n = Index(cur[0]);
     const Index step = std::max<Index>(1, (n + kSubBlocks - 1) / kSubBlocks);
     for (Index r0 = 0; r0 < n; r0 += step) {
@@ -67,8 +83,11 @@ void stream_attention(const AttentionPass& p, RowMat* out, Vec* logz, const Comm
       stream_attention_accumulate(sub, carry);
       if (flight) flight->test();
     }
+    rc.kernel_seconds += seconds_since(t_kernel);
     if (flight) {
+      const auto t_wait = std::chrono::steady_clock::now();
       const Index got = flight->wait();
+      rc.wait_seconds += seconds_since(t_wait);
       next.resize(static_cast<std::size_t>(got));
       std::swap(cur, next);
       next.resize(static_cast<std::size_t>(cap));

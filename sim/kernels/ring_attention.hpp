@@ -27,4 +27,13 @@ namespace attnflow {
 // and the keys are those of every rank.
 void stream_attention(const AttentionPass& p, RowMat* out, Vec* logz, const Comm* comm);
 
+// What this process's ring passes cost (bench/mpi_ring.cpp): seconds in the kernel, seconds
+// waiting for a block after the kernel had finished with the previous one (communication not
+// hidden), doubles sent. Counted by the thread that calls stream_attention; reset by the caller.
+struct RingCounters {
+  double kernel_seconds = 0, wait_seconds = 0, doubles_sent = 0;
+  std::int64_t passes = 0;
+};
+RingCounters& ring_counters();
+
 }  // namespace attnflow

@@ -11,10 +11,12 @@ usage: check_layers.py SOURCE_DIR
   sim/io        <- core, kernels, config, run
   analysis      <- core, kernels, config, models, run, io
   viz           <- core, io
-  sim/cli, sim/mpi, python, tests, bench: anything
+  mpi           <- anything but viz (the MPI implementation of sim/core/comm.hpp's Comm)
+  sim/cli, python, tests, bench: anything
 
 and third-party headers stay in their layer: toml++ only in sim/config (its .cpp files and the
-internal toml_doc.hpp), <hdf5.h> only in sim/io/*.cpp; no other header includes either.
+internal toml_doc.hpp), <hdf5.h> only in sim/io/*.cpp; no other header includes either; <mpi.h>
+only in mpi/ and sim/io/*.cpp (its parallel HDF5 build): physics code sees the abstract Comm.
 """
 import os
 import re
@@ -31,10 +33,12 @@ ALLOWED = {
     "sim/io": {"sim/core", "sim/kernels", "sim/config", "sim/run", "sim/io"},
     "analysis": {"sim/core", "sim/kernels", "sim/config", "sim/models", "sim/run", "sim/io", "analysis"},
     "viz": {"sim/core", "sim/io", "viz"},
+    "mpi": {"sim/core", "sim/kernels", "sim/config", "sim/models", "integrators", "sim/run", "sim/io",
+            "analysis", "mpi"},
 }
 LAYER_OF = [("sim/core/", "sim/core"), ("sim/kernels/", "sim/kernels"), ("sim/config/", "sim/config"),
             ("sim/models/", "sim/models"), ("integrators/", "integrators"), ("sim/run/", "sim/run"),
-            ("sim/io/", "sim/io"), ("analysis/", "analysis"), ("viz/", "viz")]
+            ("sim/io/", "sim/io"), ("analysis/", "analysis"), ("viz/", "viz"), ("mpi/", "mpi")]
 
 
 def layer(path):
@@ -46,7 +50,7 @@ def layer(path):
 
 errors = []
 checked = 0
-for top in ("sim", "integrators", "analysis", "viz"):
+for top in ("sim", "integrators", "analysis", "viz", "mpi"):
     for root, _, files in os.walk(os.path.join(SRC, top)):
         for f in files:
             if not f.endswith((".hpp", ".cpp", ".h")):
@@ -67,6 +71,8 @@ for top in ("sim", "integrators", "analysis", "viz"):
                 if inc in ("hdf5.h", "H5Cpp.h"):
                     if not (me == "sim/io" and rel.endswith(".cpp")):
                         errors.append(f"{rel}:{n}: includes {inc} (only sim/io/*.cpp may)")
+                if inc == "mpi.h" and not (me == "mpi" or (me == "sim/io" and rel.endswith(".cpp"))):
+                    errors.append(f"{rel}:{n}: includes mpi.h (only mpi/ and sim/io/*.cpp may)")
                 other = layer(inc)
                 if other is not None and other not in ALLOWED[me]:
                     errors.append(f"{rel}:{n}: layer {me} includes {inc} (layer {other}); "
