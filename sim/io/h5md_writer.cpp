@@ -211,7 +211,10 @@ void link_time_axis(hid_t file, hid_t g) {
 
 // The run file holds its own lock (output_claim.hpp); HDF5's lock on a second descriptor of the
 // same file would conflict with it. Distributed: MPI-IO on the ranks' communicator (the mpio
-// driver takes no lock of its own; rank 0 holds the run file's flock).
+// driver takes no lock of its own; rank 0 holds the run file's flock). Parallel HDF5 1.10.8
+// takes the serial writer's settings as they are (these bounds, chunked series extended by
+// H5Dset_extent); it would refuse filters (compression) on independent writes, but the writer
+// uses none.
 hid_t writer_fapl(const Comm* comm, const std::string& path) {
   hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
   H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V18);

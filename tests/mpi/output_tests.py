@@ -22,6 +22,10 @@ TEST is one of:
             attnflow) finishes it equal to the uninterrupted serial run to 1e-12 relative;
             SIGINT to mpirun (what Ctrl-C reaches: Open MPI then sends SIGTERM to the ranks)
             also leaves a file that resumes to the same result
+  resume_cut  a 2-rank run cut to 17 of 41 frames plus a partial frame (as a SIGKILL between
+            two series of a frame leaves it), resumed on 3 ranks, is the serial run (layout
+            and values, as in layout): Kuramoto (time averages replayed from the stored
+            frames) and accelerated attention with ab2 (a checkpoint with per-token blocks)
   errors    exit 2 and the message, with no rank left waiting (every command has a timeout):
             an output another run is writing, `--resume` of it, an invalid scenario, a
             missing resume file, an output that is a directory; exit 4 for an output that
@@ -513,6 +517,46 @@ def test_resume():
     check(out, 2)
 
 
+def cut(path, T):
+    """Makes `path` look like a run killed while writing frame T (frames 0..T-1 complete): every
+    per-frame series is cut to T frames, except the positions and steps, which keep a partial
+    frame T (what a SIGKILL between two series of a frame leaves)."""
+    with h5py.File(path, "r+") as f:
+        lens = per_frame_lengths(f)
+        partial = {"particles/tokens/position/value", "particles/tokens/position/step"}
+        done = set()
+        for name in lens:
+            ds = f[name]
+            key = h5py.h5o.get_info(ds.id).addr  # (a hard-linked series once)
+            if key in done:
+                continue
+            done.add(key)
+            ds.resize(T + 1 if name in partial else T, axis=0)
+        f["parameters"].attrs["complete"] = 0
+
+
+def test_resume_cut():
+    """A 2-rank run cut to 17 of 41 frames, plus a partial frame, resumed on 3 ranks: Kuramoto
+    replays its time averages from the stored frames (read while the ranks have the file open
+    for writing), ab2 continues from a checkpoint whose per-token blocks are split by rows; both
+    equal the serial run, and the partial frame is gone."""
+    for name, text in (("kuramoto", KURAMOTO), ("accelerated", ACCELERATED)):
+        scen = write(name + ".toml", text)
+        ref = os.path.join(TMP, "serial", name + ".h5")
+        must(serial(["run", scen, "-o", ref, "-q"]), f"serial {name}")
+        out = os.path.join(TMP, "cut", name + ".h5")
+        must(mpi(2, ["run", scen, "-o", out, "-q"]), f"2 ranks {name}")
+        cut(out, 17)
+        with h5py.File(out, "r") as f:
+            kept = f["particles/tokens/position/value"][:17]
+        must(mpi(3, ["run", "--resume", out]), f"--resume of the cut {name} on 3 ranks")
+        T = compare_files(ref, out, 3)
+        with h5py.File(out, "r") as f:
+            if not np.array_equal(f["particles/tokens/position/value"][:17], kept):
+                fail(f"{name}: resuming changed the complete frames")
+        print(f"{name}: cut to 17 frames on 2 ranks, resumed on 3: {T} frames, the serial run's")
+
+
 def test_errors():
     out = os.path.join(TMP, "busy.h5")
     # A serial run writes busy.h5 (it holds the file's lock) for the first part of this test.
@@ -561,7 +605,7 @@ def test_errors():
 
 
 TESTS = {"layout": test_layout, "sigkill": test_sigkill, "resume": test_resume,
-         "errors": test_errors}
+         "resume_cut": test_resume_cut, "errors": test_errors}
 if TEST not in TESTS:
     fail(f"unknown test {TEST}")
 t0 = time.time()
