@@ -12,7 +12,8 @@ TEST is one of:
             attention (observables), d = 80 and N = 1700 (the PCA view; a frame of positions
             spans two chunks, split across the ranks' rows), Kuramoto (phases, the per-token
             frequencies, time averages), accelerated attention with ab2 (momenta; an
-            integrator checkpoint with per-token blocks), N not divisible by P
+            integrator checkpoint with per-token blocks), N not divisible by P; a second run
+            on the same output keeps the first as #NAME.h5.1# (--overwrite replaces it)
   sigkill   SIGKILL of the whole job (mpirun and every rank) mid-run, three times (after 3, 8
             and 15 frames, a random moment later): the file opens in h5py, its complete frames (those every
             per-frame series holds) are finite and on the sphere, and `run --resume` on 3
@@ -350,6 +351,25 @@ def test_layout():
                   f"({time.time() - t0:.1f} s)")
             if os.path.exists(par + ".part"):
                 fail(f"{par}.part left behind")
+    with h5py.File(os.path.join(TMP, "mpi2", "wide.h5"), "r") as f:
+        if f["particles/tokens/position/value"].chunks != (1, 1638, 80):
+            fail(f"wide: chunks {f['particles/tokens/position/value'].chunks}, not two per frame")
+    # Run again on the same output: rank 0 keeps the first file and sidecar as #NAME.h5.1#,
+    # #NAME.xdmf2.1# (bit for bit), as a serial run does; --overwrite replaces them.
+    name, args = cases[0]
+    par = os.path.join(TMP, "mpi2", name + ".h5")
+    first = {f: open(f, "rb").read() for f in (par, par[:-3] + ".xdmf2")}
+    must(mpi(2, ["run"] + args + ["-o", par, "-q"]), "a second run on the same output")
+    for f, data in first.items():
+        d, b = os.path.split(f)
+        backup = os.path.join(d, f"#{b}.1#")
+        if not os.path.exists(backup) or open(backup, "rb").read() != data:
+            fail(f"{f}: the earlier file is not kept as {backup}")
+    compare_files(os.path.join(TMP, "serial", name + ".h5"), par, 2)
+    must(mpi(2, ["run"] + args + ["-o", par, "-q", "--overwrite"]), "--overwrite")
+    if os.path.exists(os.path.join(TMP, "mpi2", f"#{name}.h5.2#")):
+        fail("--overwrite made a backup")
+    compare_files(os.path.join(TMP, "serial", name + ".h5"), par, 2)
     with h5py.File(os.path.join(TMP, "mpi3", "accelerated.h5"), "r") as f:
         ck = f["checkpoint/integrator/value"]
         # ab2: [have, h_prev, t_next, F_prev (17 x 2), G_prev (17 x 2)].
