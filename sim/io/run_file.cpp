@@ -4,6 +4,7 @@
 
 #include "sim/config/validate.hpp"
 #include "sim/core/error.hpp"
+#include "sim/io/collective.hpp"
 #include "sim/io/h5md_writer.hpp"
 
 namespace attnflow {
@@ -67,8 +68,12 @@ RunSummary run_to_file(Simulation& sim, const std::string& path, const FileRunOp
   State frame0 = sim.full_state();
   if (opt.resume) {
     if (!opt.resume->history) throw Error("resuming needs the run file's frames");
-    double t0 = 0;
-    opt.resume->history->frame(0, t0, frame0);
+    // (every rank reads it; a rank that fails takes the others with it instead of leaving them
+    // waiting in the writer's collective calls)
+    on_all(comm, [&] {
+      double t0 = 0;
+      opt.resume->history->frame(0, t0, frame0);
+    });
   } else {
     const std::string in = output_overwrites_input(sc, {path, sidecar_path(path)});
     if (!in.empty())
@@ -83,7 +88,9 @@ RunSummary run_to_file(Simulation& sim, const std::string& path, const FileRunOp
   if (comm) {
     wo.comm = comm;
     wo.rows = sim.model().rows();
-    wo.checkpoint_blocks = checkpoint_blocks(sim.integrator(), frame0.shape, sim.state().shape);
+    on_all(comm, [&] {
+      wo.checkpoint_blocks = checkpoint_blocks(sim.integrator(), frame0.shape, sim.state().shape);
+    });
     checkpoint_size = sim.integrator().checkpoint_size(frame0.shape);
     if (opt.resume && wo.checkpoint_blocks > 0) {
       local_resume = *opt.resume;
