@@ -114,7 +114,7 @@ int cmd_run(const std::string& path, const std::string& out, const Common& c, bo
   } else if (resume) {
     if (!out.empty() || !c.sets.empty() || c.overwrite)
       throw ConfigError("--resume continues a run as it was: -o, --set and --overwrite do not apply");
-    rp = read_resume_point(path);
+    rp = read_resume_point(path, g_comm);  // distributed: rank 0 takes the lock
     if (rp->complete) {
       std::cerr << path << ": the run is already complete (" << rp->frames << " frames)\n";
       return 0;

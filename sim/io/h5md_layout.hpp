@@ -18,7 +18,9 @@
 //   /observables/<name>          step[T], time[T] (hard links), value[T]
 //   /parameters                  datasets scenario (the resolved TOML), scenario_source (the
 //                                file as written); attributes name, space, model, integrator,
-//                                d, n, seed, attnflow_version, scenario_path, scenario_hash;
+//                                d, n, seed, attnflow_version, scenario_path, scenario_hash,
+//                                mpi_ranks (int64: the ranks of the run that writes the file,
+//                                1 for attnflow; a resumed run records its own);
 //                                written at the end: steps, rhs_evals, oracle_calls, complete,
 //                                t_final, wall_seconds
 //   /checkpoint/counters         value[T][3] int64: rhs_evals, oracle_calls, rejected steps
@@ -42,6 +44,12 @@
 // ParaView sidecar RUN.xdmf2 (XDMF 2 temporal collection of Polyvertex grids whose geometry is
 // a HyperSlab into tokens_view/position/value, paths relative to the sidecar, names
 // XML-escaped) is rewritten as frames are added.
+//
+// attnflow-mpi writes the same layout (the same datasets, shapes, types, chunks and attributes,
+// the tokens in the global order) collectively through parallel HDF5: rank r writes the rows
+// [offset_r, offset_r + count_r) of every per-token dataset (sim/core/comm.hpp row_block), rank 0
+// the rest (sim/io/h5md_writer.hpp). Only mpi_ranks, wall_seconds and the bits of the positions
+// (rounding of the sums over ranks) tell the two apart.
 //
 // scenario_hash: "fnv1a64:" and 16 hex digits, the 64-bit FNV-1a hash of the bytes of
 // /parameters/scenario as written. `attnflow run --resume` refuses a file whose stored scenario
@@ -130,6 +138,7 @@ inline constexpr const char* kOracleCalls = "oracle_calls";
 inline constexpr const char* kComplete = "complete";
 inline constexpr const char* kTFinal = "t_final";
 inline constexpr const char* kWallSeconds = "wall_seconds";
+inline constexpr const char* kMpiRanks = "mpi_ranks";
 // /analysis/fits/<observable>
 inline constexpr const char* kRate = "rate";
 inline constexpr const char* kIntercept = "intercept";

@@ -363,6 +363,8 @@ struct H5mdReader::Impl {
       // the same file would conflict with it.
       lock = FileLock::exclusive(path, "write to it");
       H5Pset_file_locking(fapl.get(), false, true);
+    } else if (access == Access::Held) {
+      H5Pset_file_locking(fapl.get(), false, true);
     }
     file = Id(H5Fopen(path.c_str(), write ? H5F_ACC_RDWR : H5F_ACC_RDONLY, fapl.get()));
     if (!file.ok()) {

@@ -86,8 +86,10 @@ struct StoredCheckpoint {
 class H5mdReader {
  public:
   // Read: read-only. Update: read-write under the run file's lock (FileLock), for resume and
-  // for what analyze adds; refused while another process holds the file.
-  enum class Access { Read, Update };
+  // for what analyze adds; refused while another process holds the file. Held: read-only
+  // without HDF5's own file locking, for the ranks of a distributed resume (rank 0 of the run
+  // holds the file's lock, which HDF5's would conflict with; sim/io/resume.hpp).
+  enum class Access { Read, Update, Held };
   explicit H5mdReader(const std::string& path, Access access = Access::Read);
   ~H5mdReader();
   H5mdReader(const H5mdReader&) = delete;

@@ -7,11 +7,22 @@
 // RUN.h5 as #RUN.h5.N# (ExistingOutput::Backup) or replacing it (Overwrite). A run that stops
 // before that (an error, a signal) removes its .part and leaves an earlier RUN.h5 as it was. The
 // ParaView sidecar RUN.xdmf2 exists only under the final name.
+//
+// Distributed (attnflow-mpi, WriterOptions::comm): the ranks write ONE file together through
+// parallel HDF5 (sim/io is compiled a second time for attnflow-mpi, ATTNFLOW_PARALLEL_HDF5),
+// laid out exactly as a serial run's (the same datasets, shapes, types, chunks and attributes,
+// the tokens in the global order; /parameters mpi_ranks says how many ranks wrote it). Rank 0
+// alone touches the filesystem (the claim, its lock, the commit, backups, the sidecar); its
+// errors reach every rank (sim/io/collective.hpp). Every HDF5 metadata call (creating, extending,
+// attributes, flushing) is made by every rank with the same arguments; each rank writes the rows
+// of the per-token series it integrates, rank 0 the per-frame scalars, all in one collective
+// transfer per dataset.
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "sim/config/scenario.hpp"
+#include "sim/core/comm.hpp"
 #include "sim/core/model.hpp"
 #include "sim/core/state.hpp"
 #include "sim/io/output_claim.hpp"
@@ -24,12 +35,22 @@ struct WriterOptions {
   // Append to the run file after this resume point's frames (cutting any partial frame). Its
   // history holds the file's lock for the whole resumed run.
   const ResumePoint* resume = nullptr;
+  // Distributed: the ranks, and this rank's tokens (write_frame gets these rows only; `frame0`
+  // and `model` are the whole system's). A serial libattnflow (no parallel HDF5) refuses a comm.
+  const Comm* comm = nullptr;
+  RowBlock rows;
+  // Distributed: the integrator checkpoint (`checkpoint_size` values for all N tokens) is a head
+  // of values every rank holds alike, followed by this many per-token blocks of N x d values in
+  // the token order (e.g. ab2's previous oracle outputs F, G); a rank's FrameCheckpoint holds
+  // the head and its rows of each block. 0: no per-token part.
+  Index checkpoint_blocks = 0;
 };
 
 class H5mdWriter : public FrameSink {
  public:
   // `frame0`: the state of frame 0 (the initial state; resuming, the stored frame 0), whose PCA
-  // basis views d > 3 tokens.
+  // basis views d > 3 tokens. Distributed, the constructor and every member are collective:
+  // every rank calls them, in the same order.
   H5mdWriter(const std::string& path, const Scenario& sc, const std::vector<std::string>& observables,
              const State& frame0, const Model* model = nullptr, Index checkpoint_size = 0,
              const WriterOptions& opt = {});
@@ -51,19 +72,26 @@ class H5mdWriter : public FrameSink {
   std::string backup() const { return claim_ ? claim_->backup() : std::string(); }
 
  private:
-  void create(const Scenario& sc, const std::vector<std::string>& observables, const Model* model,
-              Index checkpoint_size);
+  // Writes the new file at `part` (RUN.h5.part, claimed by rank 0).
+  void create(const std::string& part, const Scenario& sc, const std::vector<std::string>& observables,
+              const Model* model, Index checkpoint_size);
   void open_existing(const ResumePoint& rp, const std::vector<std::string>& observables,
                      Index checkpoint_size);
   void commit();
   void write_sidecar();
   void compute_view_basis(const State& frame0);
 
+  const Comm* comm_ = nullptr;
+  RowBlock rows_;          // this rank's tokens (all of them when serial)
+  Index ck_blocks_ = 0;    // WriterOptions::checkpoint_blocks
+  Index ck_size_ = 0;      // values of a frame's integrator checkpoint (all tokens)
   std::string path_, sidecar_;
   std::unique_ptr<OutputClaim> claim_;  // creating: RUN.h5.part until the commit
   bool committed_ = false;
   using Handle = std::int64_t;  // hid_t (HDF5 stays out of this header)
   Handle file_ = -1;
+  Handle xfer_ = 0;        // the data transfer list: H5P_DEFAULT, collective when distributed
+  bool closed_ = false;
   Handle step_ = -1, time_ = -1, pos_ = -1, mom_ = -1, view_ = -1, phase_ = -1;
   bool phase_view_ = false;
   bool density_view_ = false;  // /fields/density: view cell i at (cos theta_i, sin theta_i, rho_i)

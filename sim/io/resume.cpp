@@ -3,18 +3,21 @@
 #include <filesystem>
 
 #include "sim/core/error.hpp"
+#include "sim/io/collective.hpp"
 #include "sim/io/h5md_layout.hpp"
 #include "sim/io/h5md_reader.hpp"
+#include "sim/io/output_claim.hpp"
 
 namespace attnflow {
 
 namespace {
 
-// The frames of the run file, read on demand; owns the open, locked file.
+// The frames of the run file, read on demand; owns the open, locked file (distributed: the lock
+// is rank 0's `lock_`, the reader's handle read-only).
 class StoredFrames : public FrameHistory {
  public:
-  StoredFrames(std::unique_ptr<H5mdReader> r, std::vector<double> times)
-      : reader_(std::move(r)), times_(std::move(times)) {}
+  StoredFrames(std::unique_ptr<H5mdReader> r, std::vector<double> times, FileLock lock)
+      : lock_(std::move(lock)), reader_(std::move(r)), times_(std::move(times)) {}
   void frame(std::int64_t k, double& t, State& s) const override {
     t = times_.at(static_cast<std::size_t>(k));
     const RowMat x = reader_->positions(k);
@@ -25,16 +28,16 @@ class StoredFrames : public FrameHistory {
   }
 
  private:
+  FileLock lock_;  // (released after the reader has closed the file)
   std::unique_ptr<H5mdReader> reader_;
   std::vector<double> times_;
 };
 
-}  // namespace
-
-ResumePoint read_resume_point(const std::string& path) {
+// The resume point of `path`, read by this rank (distributed: read-only, rank 0's `lock`).
+ResumePoint read_point(const std::string& path, const Comm* comm, FileLock lock) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) throw ConfigError(path + ": no such run file");
-  auto r = std::make_unique<H5mdReader>(path, H5mdReader::Access::Update);
+  auto r = std::make_unique<H5mdReader>(path, comm ? H5mdReader::Access::Held : H5mdReader::Access::Update);
   r->require_run();
   const RunMetadata& m = r->metadata();
   if (m.scenario.empty())
@@ -70,7 +73,25 @@ ResumePoint read_resume_point(const std::string& path) {
   rp.checkpoint.oracle_calls = c.oracle_calls;
   rp.checkpoint.rejected = c.rejected;
   rp.checkpoint.integrator = c.integrator;
-  rp.history = std::make_shared<StoredFrames>(std::move(r), rp.times);
+  rp.history = std::make_shared<StoredFrames>(std::move(r), rp.times, std::move(lock));
+  return rp;
+}
+
+}  // namespace
+
+ResumePoint read_resume_point(const std::string& path, const Comm* comm) {
+  FileLock lock;
+  if (comm) {
+    on_root(comm, [&] {
+      std::error_code ec;
+      if (!std::filesystem::exists(path, ec)) throw ConfigError(path + ": no such run file");
+      if (std::filesystem::is_directory(path, ec))
+        throw ConfigError(path + ": is a directory, not a run file");
+      lock = FileLock::exclusive(path, "write to it");
+    });
+  }
+  ResumePoint rp;
+  on_all(comm, [&] { rp = read_point(path, comm, std::move(lock)); });
   return rp;
 }
 

@@ -12,6 +12,7 @@
 // basis of the stored frame 0.
 #include <string>
 
+#include "sim/core/comm.hpp"
 #include "sim/run/frame_sink.hpp"
 
 namespace attnflow {
@@ -21,6 +22,12 @@ namespace attnflow {
 // that is not an attnflow run or has no checkpoint or no complete frame, and a stored scenario
 // whose hash no longer matches (edited after the run); IoError (exit 4) for an unreadable,
 // truncated or damaged file.
-ResumePoint read_resume_point(const std::string& path);
+//
+// Distributed (attnflow-mpi, `comm`; every rank calls it): rank 0 takes the lock (two ranks
+// asking for LOCK_EX on one file would refuse each other), then every rank reads the file
+// read-only (H5mdReader::Access::Held), so that the writer can reopen it on all ranks through
+// MPI-IO; an error on any rank is thrown on all (sim/io/collective.hpp). The resume point holds
+// the whole state (all tokens): the run may continue on another rank count.
+ResumePoint read_resume_point(const std::string& path, const Comm* comm = nullptr);
 
 }  // namespace attnflow
