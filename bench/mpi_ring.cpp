@@ -6,6 +6,8 @@
 #include <mpi.h>
 #include <omp.h>
 
+#include <sys/resource.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -18,6 +20,15 @@
 #include "sim/run/simulation.hpp"
 
 using namespace attnflow;
+
+namespace {
+// CPU seconds of this process (all its threads): the work a rank did, whatever the machine gave it.
+double cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return double(u.ru_utime.tv_sec) + 1e-6 * double(u.ru_utime.tv_usec);
+}
+}  // namespace
 
 int main(int argc, char** argv) {
   int provided = 0;
@@ -42,28 +53,34 @@ int main(int argc, char** argv) {
     f.eval(0.0, sim.state().view(), ds.view());  // warm-up
     comm.barrier();
     ring_counters() = {};
+    const double cpu0 = cpu_seconds();
     const auto t0 = std::chrono::steady_clock::now();
     for (long r = 0; r < reps; ++r) f.eval(0.0, sim.state().view(), ds.view());
     comm.barrier();
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double cpu = cpu_seconds() - cpu0;
     const int P = comm.size();
     // Every rank's counters on every rank (slot r = rank r).
-    std::vector<double> k(P, 0.0), w(P, 0.0);
+    std::vector<double> k(P, 0.0), w(P, 0.0), c(P, 0.0);
     k[comm.rank()] = ring_counters().kernel_seconds;
     w[comm.rank()] = ring_counters().wait_seconds;
+    c[comm.rank()] = cpu;
     comm.sum(k.data(), P);
     comm.sum(w.data(), P);
-    double kmax = 0, wmax = 0;
-    for (int r = 0; r < P; ++r) kmax = std::max(kmax, k[r]), wmax = std::max(wmax, w[r]);
+    comm.sum(c.data(), P);
+    double kmax = 0, wmax = 0, cmax = 0;
+    for (int r = 0; r < P; ++r)
+      kmax = std::max(kmax, k[r]), wmax = std::max(wmax, w[r]), cmax = std::max(cmax, c[r]);
     const double pairs = double(n) * double(n);
     if (comm.rank() == 0)
       std::printf(
           "{\"ranks\": %d, \"threads\": %d, \"n\": %ld, \"d\": %ld, \"seconds_per_rhs\": %.6g, "
           "\"pairs_per_s\": %.4g, \"pairs_per_s_per_rank\": %.4g, \"kernel_s_per_rhs_max\": %.6g, "
-          "\"wait_s_per_rhs_max\": %.6g, \"bytes_sent_per_rank_per_rhs\": %.6g}\n",
+          "\"wait_s_per_rhs_max\": %.6g, \"cpu_s_per_rhs_max\": %.6g, "
+          "\"bytes_sent_per_rank_per_rhs\": %.6g}\n",
           P, omp_get_max_threads(), n, d, wall / double(reps), pairs * double(reps) / wall,
           pairs * double(reps) / wall / P, kmax / double(reps), wmax / double(reps),
-          8 * ring_counters().doubles_sent / double(reps));
+          cmax / double(reps), 8 * ring_counters().doubles_sent / double(reps));
   }
   MPI_Finalize();
   return 0;

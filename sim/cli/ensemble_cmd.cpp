@@ -9,29 +9,11 @@
 #include <iostream>
 
 #include "analysis/ensemble_claims.hpp"
+#include "sim/io/collective.hpp"
 #include "sim/io/sweep_file.hpp"
 #include "sim/run/ensemble.hpp"
 
 namespace attnflow::cli {
-
-void on_root_first(const Comm* comm, const std::function<void()>& f) {
-  if (!comm) return f();
-  std::string failure;  // "<exit code> <message>" of rank 0's error, else empty
-  try {
-    f();
-  } catch (const Error& e) {
-    failure = std::to_string(e.exit_code()) + " " + e.what();
-  }
-  comm->broadcast(failure);
-  if (failure.empty()) return;
-  const auto sp = failure.find(' ');
-  const int code = std::stoi(failure.substr(0, sp));
-  const std::string msg = failure.substr(sp + 1);
-  if (code == 2) throw ConfigError(msg);
-  if (code == 3) throw NumericalError(msg);
-  if (code == 4) throw IoError(msg);
-  throw Error(msg);
-}
 
 namespace {
 // Distributed: rank 0 alone writes the sweep file; the other ranks hand their points nowhere.
@@ -44,7 +26,7 @@ int run_sweep(const Scenario& sc, const std::string& output, bool quiet, bool re
               ExistingOutput existing, const Comm* comm) {
   const bool writes = !comm || comm->rank() == 0;
   std::unique_ptr<SweepWriter> file;
-  on_root_first(comm, [&] {
+  on_root(comm, [&] {  // rank 0 creates the sweep file; its error reaches every rank
     if (writes)
       file = std::make_unique<SweepWriter>(
           output, sc, resume ? SweepWriter::Mode::Append : SweepWriter::Mode::Create, existing);

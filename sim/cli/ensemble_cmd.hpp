@@ -2,7 +2,6 @@
 // The command line's ensemble and sweep commands (scenarios with [ensemble] / [[sweep]]):
 // run to a sweep file, check ensemble claims, resume a sweep file, and extract one system as an
 // ordinary single run (`--system G:I`).
-#include <functional>
 #include <string>
 #include <vector>
 
@@ -10,10 +9,6 @@
 #include "sim/io/output_claim.hpp"
 
 namespace attnflow::cli {
-
-// Distributed (attnflow-mpi): f() on rank 0 (e.g. creating a file), its error (if any) thrown on
-// every rank, so no rank goes on to wait for one that has failed. Serial: f().
-void on_root_first(const Comm* comm, const std::function<void()>& f);
 
 // Runs the sweep into `output` (a sweep file); returns the exit code. Distributed (comm): the
 // systems are spread over the ranks (sim/run/ensemble.hpp) and rank 0 writes the file.
