@@ -96,9 +96,11 @@ say("|---|---:|---:|")
 base = None
 for p, t in ((1, 1), (2, 1), (1, 2)):
     env = dict(ENV, OMP_NUM_THREADS=str(t))
+    # mpirun binds each rank to one core by default: a rank with threads needs --bind-to none.
+    bind = ["--bind-to", "core"] if t == 1 else ["--bind-to", "none"]
     t0 = time.time()
-    subprocess.run([MPIEXEC, "-n", str(p), f"{BUILD}/attnflow-mpi", "run", scen, "-o", f"{tmp}/s{p}{t}.h5", "-q"],
-                   env=env, check=True, cwd=tmp)
+    subprocess.run([MPIEXEC, "-n", str(p)] + bind + [f"{BUILD}/attnflow-mpi", "run", scen, "-o",
+                    f"{tmp}/s{p}{t}.h5", "-q"], env=env, check=True, cwd=tmp)
     wall = time.time() - t0
     base = base or wall
     say(f"| {p} x {t} | {wall:.2f} | {base / wall:.2f} |")
