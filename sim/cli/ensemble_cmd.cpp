@@ -24,17 +24,15 @@ struct Discard : EnsembleSink {
 
 int run_sweep(const Scenario& sc, const std::string& output, bool quiet, bool resume,
               ExistingOutput existing, const Comm* comm) {
-  const bool writes = !comm || comm->rank() == 0;
   std::unique_ptr<SweepWriter> file;
   on_root(comm, [&] {  // rank 0 creates the sweep file; its error reaches every rank
-    if (writes)
-      file = std::make_unique<SweepWriter>(
-          output, sc, resume ? SweepWriter::Mode::Append : SweepWriter::Mode::Create, existing);
+    file = std::make_unique<SweepWriter>(
+        output, sc, resume ? SweepWriter::Mode::Append : SweepWriter::Mode::Create, existing);
   });
   Discard discard;
   EnsembleSink& sink = file ? static_cast<EnsembleSink&>(*file) : discard;
   EnsembleOptions opt;
-  opt.progress = writes && !quiet && isatty(STDERR_FILENO);
+  opt.progress = file && !quiet && isatty(STDERR_FILENO);
   opt.comm = comm;
   std::string done_text;
   if (file) for (char d : file->done()) done_text.push_back(d ? '1' : '0');

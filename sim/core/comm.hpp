@@ -62,6 +62,10 @@ class Comm {
 // agree_on_signals() at the same point of the run (before each step), which sets
 // g_pending_signal (sim/core/interrupt.hpp) on all ranks at once to the largest signal any rank
 // received. So all ranks stop at the same step and no rank waits for one that has stopped.
+// Every rank's rows of a state (positions, then momenta) into `all`, the whole system's state
+// (all.shape: N tokens), on every rank.
+void gather_state(const Comm& comm, const State& mine, State& all);
+
 extern std::atomic<int> g_local_signal;
 void agree_on_signals(const Comm& comm);
 

@@ -58,11 +58,7 @@ const State& Simulation::full_state() {
   if (!comm_) return state_;
   const Shape whole = sc_.shape();
   if (gathered_.shape != whole) gathered_ = State(whole);
-  const Index d = whole.d;
-  comm_->gather_rows(state_.u.data(), d, gathered_.u.data(), whole.n);
-  if (whole.momentum)
-    comm_->gather_rows(state_.u.data() + state_.shape.block(), d,
-                       gathered_.u.data() + whole.block(), whole.n);
+  gather_state(*comm_, state_, gathered_);
   return gathered_;
 }
 

@@ -79,11 +79,8 @@ Outcome check(const std::string& path, const MpiComm& comm) {
     State ds(x0.shape), dl(dist.state().shape);
     serial.flow().eval(sc.integrator.t0, x0.view(), ds.view());
     dist.flow().eval(sc.integrator.t0, dist.state().view(), dl.view());
-    const Shape whole = sc.shape();
-    State all(whole);
-    comm.gather_rows(dl.u.data(), whole.d, all.u.data(), whole.n);
-    if (whole.momentum)
-      comm.gather_rows(dl.u.data() + dl.shape.block(), whole.d, all.u.data() + whole.block(), whole.n);
+    State all(sc.shape());
+    gather_state(comm, dl, all);
     o.rhs = rel_diff(ds.u, all.u);
   }
   // 2. The run: final state and observables.
